@@ -1,0 +1,158 @@
+import { z } from "zod";
+
+/**
+ * The one schema for Docket's configuration. Every value arrives as a string (Worker vars,
+ * secrets, or process environment variables in the local stack) and is parsed here once;
+ * the rest of the code trusts the typed result.
+ *
+ * Three kinds of key:
+ * - secrets: required wherever they are used, and in production never a placeholder;
+ * - development-only switches: stand-ins for third parties (payment simulator, SMTP sink,
+ *   fixture portals, the local Postgres proxy). Production refuses to serve with any of them on;
+ * - ordinary settings with defaults.
+ */
+
+export const APP_ENVS = ["development", "test", "production"] as const;
+export type AppEnv = (typeof APP_ENVS)[number];
+
+const flag = z
+  .enum(["true", "false", "1", "0", "on", "off", "yes", "no", ""])
+  .default("false")
+  .transform((v) => v === "true" || v === "1" || v === "on" || v === "yes");
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number().int().positive().default(fallback);
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+export const appConfigSchema = z.object({
+  APP_ENV: z.enum(APP_ENVS),
+  PUBLIC_BASE_URL: z.url(),
+
+  // Secrets.
+  DATABASE_URL: optionalString,
+  ADMIN_TOKEN: optionalString,
+  SMTP_PASSWORD: optionalString,
+
+  // Outbound mail.
+  MAIL_FROM: z.string().min(3),
+  MAIL_SENDING_DOMAIN: z.string().regex(/^[a-z0-9.-]+\.[a-z]{2,}$|^localhost$/i, "a bare domain name"),
+  MAIL_REPLY_TO: optionalString,
+  OPERATOR_EMAIL: z.email(),
+  SMTP_HOST: z.string().min(1),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_SECURITY: z.enum(["starttls", "tls", "none"]).default("starttls"),
+  SMTP_USER: optionalString,
+  SMTP_TIMEOUT_MS: positiveInt(30_000),
+
+  // Limits and pacing.
+  /** First retry delay of a failed queue message, doubled per attempt; 0 = the queue's own. */
+  QUEUE_RETRY_BASE_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  INBOUND_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  HTTP_MAX_BODY_BYTES: positiveInt(1024 * 1024),
+
+  // Development-only switches. Each names a stand-in for something real.
+  NEON_WS_PROXY: optionalString,
+  DEV_SMTP_SINK: flag,
+  DEV_PAYMENT_SIMULATOR: flag,
+  DEV_FIXTURE_PORTALS: flag,
+});
+
+export type AppConfig = z.infer<typeof appConfigSchema>;
+
+/** Keys of the schema, in order: the local stack uses them to pass overrides through. */
+export const APP_CONFIG_KEYS = Object.keys(appConfigSchema.shape) as (keyof AppConfig)[];
+
+const SECRET_KEYS = ["DATABASE_URL", "ADMIN_TOKEN", "SMTP_PASSWORD"] as const;
+
+/** Development-only switches and the stand-in each one means, for the refusal message. */
+const DEV_ONLY: { key: keyof AppConfig; what: string }[] = [
+  { key: "DEV_PAYMENT_SIMULATOR", what: "the payment simulator" },
+  { key: "DEV_SMTP_SINK", what: "the SMTP sink" },
+  { key: "DEV_FIXTURE_PORTALS", what: "fixture agency portals" },
+  { key: "NEON_WS_PROXY", what: "the local Postgres WebSocket proxy" },
+];
+
+// Values people leave in place of a real secret or setting. Matched case-insensitively
+// against the whole value (or, for URLs and addresses, against the host).
+const PLACEHOLDER_WORDS =
+  /^(change[-_ ]?me|change[-_ ]?this.*|changeit|placeholder|replace[-_ ]?me|todo|tbd|xxx+|secret|password|dummy|fake|test|dev|none|null|undefined|<.*>|\$\{.*\}|your[-_ ].*)$/i;
+const PLACEHOLDER_FRAGMENTS = /(change[-_ ]?this|change[-_ ]?me|placeholder|replace[-_ ]?me|your[-_]?(secret|token|password|key))/i;
+// RFC 2606 reserves these names for documentation: a production URL or address on them is
+// a setting nobody filled in.
+const RESERVED_HOST = /(^|\.)(example\.(com|net|org)|example|invalid|test|localhost)$/i;
+
+export function isPlaceholder(value: string): boolean {
+  const v = value.trim();
+  return v === "" || PLACEHOLDER_WORDS.test(v) || PLACEHOLDER_FRAGMENTS.test(v);
+}
+
+function hostOf(value: string): string | undefined {
+  const at = value.match(/@([^>\s]+)>?\s*$/);
+  if (at?.[1]) return at[1];
+  try {
+    return new URL(value).hostname;
+  } catch {
+    return /^[a-z0-9.-]+$/i.test(value) ? value : undefined;
+  }
+}
+
+export type ConfigResult =
+  | { ok: true; config: AppConfig }
+  | { ok: false; config?: AppConfig; problems: string[] };
+
+/**
+ * Parses raw string configuration. In production it also lists every reason to refuse
+ * service: a missing or placeholder secret, a development-only switch turned on, or a
+ * setting still pointing at a documentation domain. One problem per line, each naming its key
+ * and never its value.
+ */
+export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
+  const strings: Record<string, string | undefined> = {};
+  for (const key of APP_CONFIG_KEYS) {
+    const v = raw[key];
+    strings[key] = typeof v === "string" ? v : v === undefined || v === null ? undefined : String(v);
+  }
+  const parsed = appConfigSchema.safeParse(strings);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      problems: parsed.error.issues.map(
+        (i) => `config ${i.path.join(".") || "(root)"}: ${i.message}`,
+      ),
+    };
+  }
+  const config = parsed.data;
+  if (config.APP_ENV !== "production") return { ok: true, config };
+
+  const problems: string[] = [];
+  for (const key of SECRET_KEYS) {
+    const value = config[key];
+    if (value === undefined) problems.push(`config ${key}: required in production but not set`);
+    else if (isPlaceholder(value)) problems.push(`config ${key}: still a placeholder`);
+  }
+  if (config.ADMIN_TOKEN !== undefined && config.ADMIN_TOKEN.length < 32) {
+    problems.push("config ADMIN_TOKEN: shorter than 32 characters");
+  }
+  for (const { key, what } of DEV_ONLY) {
+    if (config[key]) problems.push(`config ${key}: ${what} is development-only and must be off in production`);
+  }
+  if (config.SMTP_SECURITY === "none") {
+    problems.push("config SMTP_SECURITY: plaintext SMTP is development-only; use starttls or tls");
+  }
+  for (const key of ["PUBLIC_BASE_URL", "MAIL_FROM", "MAIL_SENDING_DOMAIN", "MAIL_REPLY_TO", "OPERATOR_EMAIL", "SMTP_HOST"] as const) {
+    const value = config[key];
+    if (value === undefined) continue;
+    const host = hostOf(value);
+    if (isPlaceholder(value) || (host !== undefined && RESERVED_HOST.test(host))) {
+      problems.push(`config ${key}: still points at a placeholder or reserved domain`);
+    }
+  }
+  if (!config.PUBLIC_BASE_URL.startsWith("https://")) {
+    problems.push("config PUBLIC_BASE_URL: must be https in production");
+  }
+  return problems.length === 0 ? { ok: true, config } : { ok: false, config, problems };
+}

@@ -1,0 +1,49 @@
+import { z } from "zod";
+
+/**
+ * The bodies our queues carry, one zod schema per message type. Producers build them with
+ * these types; consumers parse with them, so a malformed body is caught at the edge of the
+ * consumer and dead-lettered instead of retried forever.
+ */
+
+/** Sent by GET /health/deep to prove a queue accepts messages; every consumer acks it. */
+export const healthPingMessage = z.object({
+  type: z.literal("health.ping"),
+  probe: z.string().min(1).max(100),
+  at: z.iso.datetime(),
+});
+
+/** The email handler stored a raw message in R2; the inbound-mail consumer takes it from there. */
+export const inboundReceivedMessage = z.object({
+  type: z.literal("inbound.received"),
+  key: z.string().regex(/^inbound\/\d{4}-\d{2}-\d{2}\/[A-Za-z0-9-]+\.eml$/),
+  envelopeFrom: z.string().max(512),
+  envelopeTo: z.string().max(512),
+  rawSize: z.number().int().nonnegative(),
+  receivedAt: z.iso.datetime(),
+});
+
+export type HealthPingMessage = z.infer<typeof healthPingMessage>;
+export type InboundReceivedMessage = z.infer<typeof inboundReceivedMessage>;
+
+export const QUEUE_NAMES = ["campaign-send", "fulfillment", "filings", "inbound-mail"] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+
+export const DEAD_LETTER_SUFFIX = "-dlq";
+
+/** `fulfillment-dlq` → `fulfillment`; undefined for a queue that is not a dead-letter queue. */
+export function deadLetterSource(queue: string): QueueName | undefined {
+  if (!queue.endsWith(DEAD_LETTER_SUFFIX)) return undefined;
+  const source = queue.slice(0, -DEAD_LETTER_SUFFIX.length);
+  return (QUEUE_NAMES as readonly string[]).includes(source) ? (source as QueueName) : undefined;
+}
+
+/**
+ * Delay before the next attempt: exponential from `baseSeconds`, capped at 15 minutes
+ * (Cloudflare Queues accepts up to 12 hours; a quarter hour keeps a stuck job visible).
+ * A base of 0 means "the queue's configured retry_delay".
+ */
+export function retryDelaySeconds(attempts: number, baseSeconds: number): number | undefined {
+  if (baseSeconds <= 0) return undefined;
+  return Math.min(baseSeconds * 2 ** Math.max(0, attempts - 1), 900);
+}

@@ -1,0 +1,63 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
+import { freePort } from "../scripts/lib/free-port";
+import { applyMigrations } from "../scripts/lib/migrations";
+import { startSmtpSink } from "../scripts/lib/smtp-sink";
+import { startWsProxy } from "../scripts/lib/ws-proxy";
+import { SMTP_TEST_AUTH, TEMPLATE_DATABASE, TEST_DATABASE } from "./support/test-stack";
+
+/**
+ * Once per `npm test` run (in Node): a real Postgres (embedded, throwaway data directory), the
+ * WebSocket proxy the Neon driver needs, and a real SMTP server. Migrations are applied once
+ * to a template database; each test file clones it (test/support/fresh-database.ts).
+ */
+export default async function setup(project: TestProject) {
+  const dataDir = await mkdtemp(join(tmpdir(), "docket-test-pg-"));
+  const pgPort = await freePort();
+  let postgres = await startLocalPostgres({ dataDir, port: pgPort, ephemeral: true });
+  await postgres.admin(`create database ${TEMPLATE_DATABASE}`);
+  await applyMigrations(postgres.url(TEMPLATE_DATABASE));
+  await postgres.admin(`create database ${TEST_DATABASE} template ${TEMPLATE_DATABASE}`);
+  const proxy = await startWsProxy({ port: await freePort(), target: { host: "127.0.0.1", port: pgPort } });
+  const smtp = await startSmtpSink({ smtpPort: await freePort(), httpPort: await freePort(), auth: SMTP_TEST_AUTH });
+
+  // Lets workerd tests stop and restart the real Postgres (health must turn red, then green).
+  const control = createServer((req, res) => {
+    const act = async () => {
+      if (req.method === "POST" && req.url === "/postgres/stop") await postgres.stop();
+      else if (req.method === "POST" && req.url === "/postgres/start") {
+        postgres = await startLocalPostgres({ dataDir, port: pgPort, ephemeral: true });
+      } else return 404;
+      return 204;
+    };
+    act().then(
+      (status) => res.writeHead(status).end(),
+      (error: unknown) => res.writeHead(500).end(String(error)),
+    );
+  });
+  const controlPort = await freePort();
+  await new Promise<void>((resolve) => control.listen(controlPort, "127.0.0.1", resolve));
+  project.provide("control", { controlUrl: `http://127.0.0.1:${controlPort}` });
+
+  project.provide("pg", {
+    port: pgPort,
+    adminUrl: postgres.url("postgres"),
+    url: postgres.url(TEST_DATABASE),
+    wsProxy: proxy.neonWsProxy,
+  });
+  project.provide("smtp", { host: "127.0.0.1", port: smtp.smtpPort, httpPort: smtp.httpPort, ...SMTP_TEST_AUTH });
+
+  return async () => {
+    // workerd keeps HTTP connections alive; close them or close() waits for their timeout.
+    control.closeAllConnections();
+    await new Promise<void>((resolve) => control.close(() => resolve()));
+    await smtp.close();
+    await proxy.close();
+    await postgres.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  };
+}

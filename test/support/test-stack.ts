@@ -1,0 +1,27 @@
+/** Names and credentials shared by the global setup (Node) and the tests (workerd). */
+export const TEMPLATE_DATABASE = "docket_template";
+export const TEST_DATABASE = "docket_test";
+export const SMTP_TEST_AUTH = { user: "docket", pass: "sink-password" } as const;
+
+export interface ProvidedPg {
+  port: number;
+  adminUrl: string;
+  url: string;
+  wsProxy: string;
+}
+
+export interface ProvidedSmtp {
+  host: string;
+  port: number;
+  httpPort: number;
+  user: string;
+  pass: string;
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    pg: ProvidedPg;
+    smtp: ProvidedSmtp;
+    control: { controlUrl: string };
+  }
+}

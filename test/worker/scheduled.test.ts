@@ -1,0 +1,43 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import wranglerToml from "../../wrangler.toml?raw";
+import { cronRuns, deadLetters } from "../../db/schema";
+import worker from "../../workers/index";
+import { CRON_JOBS } from "../../workers/scheduled";
+import { testEnv, withTestDb } from "../support/db";
+
+async function fire(cron: string, scheduledTime: number) {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron, scheduledTime }), testEnv, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+describe("cron dispatch", () => {
+  it("the cron table and wrangler.toml's triggers name the same expressions", () => {
+    const declared = JSON.parse(/crons\s*=\s*(\[[^\]]*\])/.exec(wranglerToml)?.[1] ?? "[]") as string[];
+    expect([...new Set(CRON_JOBS.map((j) => j.cron))].sort()).toEqual([...declared].sort());
+  });
+
+  it("runs the job mapped to the trigger, once per scheduled time", async () => {
+    await withTestDb((db) =>
+      db.insert(deadLetters).values({ queue: "fulfillment", messageId: "m-1", body: { type: "x" }, attempts: 4 }),
+    );
+    const at = Math.floor(Date.now() / 60_000) * 60_000;
+    await fire("*/15 * * * *", at);
+    await fire("*/15 * * * *", at); // the same trigger delivered twice
+    const runs = await withTestDb((db) => db.select().from(cronRuns));
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ job: "dead-letter-watch", outcome: "succeeded", detail: { open: 1, recent: 1 } });
+    expect(runs[0]?.scheduledAt.getTime()).toBe(at);
+
+    await fire("30 3 * * *", Date.UTC(2026, 10, 22, 3, 30));
+    const jobs = (await withTestDb((db) => db.select().from(cronRuns))).map((r) => r.job).sort();
+    expect(jobs).toEqual(["dead-letter-watch", "prune-history"]);
+  });
+
+  it("an expression with no job runs nothing", async () => {
+    const before = (await withTestDb((db) => db.select().from(cronRuns))).length;
+    await fire("0 0 1 1 *", Date.now());
+    expect((await withTestDb((db) => db.select().from(cronRuns))).length).toBe(before);
+  });
+});

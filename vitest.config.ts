@@ -1,0 +1,69 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two projects, one global setup (real Postgres, WebSocket proxy, SMTP server):
+ * - worker: the Worker in workerd through @cloudflare/vitest-plugin, configured from
+ *   wrangler.toml with test overrides pointing at the servers the setup started;
+ * - node: scripts and the local stack, in Node.
+ */
+export default defineConfig({
+  test: {
+    globalSetup: ["./test/global-setup.ts"],
+    projects: [
+      {
+        extends: true,
+        plugins: [
+          cloudflareTest(({ inject }) => {
+            const pg = inject("pg");
+            const smtp = inject("smtp");
+            return {
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  APP_ENV: "test",
+                  PUBLIC_BASE_URL: "http://docket.test",
+                  DATABASE_URL: pg.url,
+                  NEON_WS_PROXY: pg.wsProxy,
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef0123",
+                  MAIL_FROM: "Docket <noreply@send.docket.test>",
+                  MAIL_SENDING_DOMAIN: "send.docket.test",
+                  MAIL_REPLY_TO: "hello@docket.test",
+                  OPERATOR_EMAIL: "ops@docket.test",
+                  SMTP_HOST: smtp.host,
+                  SMTP_PORT: String(smtp.port),
+                  SMTP_SECURITY: "none",
+                  SMTP_USER: smtp.user,
+                  SMTP_PASSWORD: smtp.pass,
+                  SMTP_TIMEOUT_MS: "5000",
+                  DEV_SMTP_SINK: "true",
+                  QUEUE_RETRY_BASE_SECONDS: "0",
+                  TEST_PG_ADMIN_URL: pg.adminUrl,
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.ts"],
+          setupFiles: ["./test/support/fresh-database.ts"],
+          // Files share one database name (each gets a fresh copy), so they run one at a time.
+          fileParallelism: false,
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/node/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,96 @@
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "./app-env";
+import { configResult } from "./env";
+import { ApiError, errorBody } from "./http-errors";
+import { requestId } from "./request-id";
+import { adminRoutes } from "./routes/admin";
+import { healthRoutes } from "./routes/health";
+
+/**
+ * Builds the HTTP app: request id, production guard, body limit, routes, JSON errors.
+ * `extend` mounts extra routes behind the same middleware and error handling (tests use it
+ * to exercise the error path with a route that fails the way real code fails).
+ */
+export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use("*", requestId());
+
+  // The production guard: with a missing or placeholder secret, or a development-only switch
+  // on, every route answers 503 (the problems are logged, one line each, by configResult).
+  app.use("*", async (c, next) => {
+    const result = configResult(c.env);
+    if (!result.ok) {
+      const showProblems = result.config?.APP_ENV !== "production" && c.env.APP_ENV !== "production";
+      return c.json(
+        errorBody(
+          "SERVICE_MISCONFIGURED",
+          "Docket is not configured correctly and refuses to serve; the operator log names each problem",
+          c.get("requestId"),
+          showProblems ? result.problems : undefined,
+        ),
+        503,
+      );
+    }
+    c.set("config", result.config);
+    await next();
+  });
+
+  app.use("*", async (c, next) =>
+    bodyLimit({
+      maxSize: c.get("config").HTTP_MAX_BODY_BYTES,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            "PAYLOAD_TOO_LARGE",
+            `The body is larger than ${c.get("config").HTTP_MAX_BODY_BYTES} bytes`,
+            c.get("requestId"),
+          ),
+          413,
+        ),
+    })(c, next),
+  );
+
+  app.route("/", healthRoutes);
+  app.route("/admin", adminRoutes);
+  extend?.(app);
+
+  app.notFound((c) =>
+    c.json(
+      errorBody("NOT_FOUND", `No route for ${c.req.method} ${new URL(c.req.url).pathname}`, c.get("requestId")),
+      404,
+    ),
+  );
+
+  app.onError((error, c) => {
+    const id = c.get("requestId") ?? crypto.randomUUID();
+    if (error instanceof ApiError) {
+      return c.json(errorBody(error.code, error.message, id, error.details), error.status);
+    }
+    if (error instanceof HTTPException) {
+      return c.json(errorBody("HTTP_ERROR", error.message || "Request failed", id), error.status);
+    }
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId: id,
+        route: c.req.path,
+        error: String(error),
+        stack: (error as Error).stack,
+      }),
+    );
+    const development = c.env.APP_ENV === "development";
+    return c.json(
+      {
+        ...errorBody("INTERNAL", "Something went wrong on our side; quote the request id when reporting it", id),
+        ...(development && error instanceof Error ? { stack: error.stack } : {}),
+      },
+      500,
+    );
+  });
+  return app;
+}
+
+export const app = createApp();

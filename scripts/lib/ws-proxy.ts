@@ -22,9 +22,7 @@ export async function startWsProxy(options: {
 }): Promise<WsProxy> {
   const host = options.host ?? "127.0.0.1";
   const wss = new WebSocketServer({ host, port: options.port, path: "/v1" });
-  const sockets = new Set<WebSocket>();
-  wss.on("connection", (ws) => {
-    sockets.add(ws);
+  wss.on("connection", (ws: WebSocket) => {
     const tcp = createConnection(options.target);
     tcp.setNoDelay(true);
     ws.on("message", (data: Buffer | ArrayBuffer | Buffer[]) => {
@@ -35,7 +33,6 @@ export async function startWsProxy(options: {
       if (ws.readyState === ws.OPEN) ws.send(chunk);
     });
     const end = () => {
-      sockets.delete(ws);
       tcp.destroy();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
     };
@@ -52,7 +49,8 @@ export async function startWsProxy(options: {
     port: options.port,
     neonWsProxy: `${host}:${options.port}/v1`,
     async close() {
-      for (const ws of sockets) ws.terminate();
+      // Clients still open or mid-close-handshake would keep the server (and the process) alive.
+      for (const ws of wss.clients) ws.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

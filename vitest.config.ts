@@ -1,5 +1,11 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { trustTestCertificateAuthority } from "./scripts/lib/smtp-sink";
+
+// miniflare reads NODE_EXTRA_CA_CERTS once, when first imported, into workerd's outbound TLS
+// trust: point it at the test CA before the plugin (and so miniflare) loads, so the mailer's
+// STARTTLS and implicit-TLS paths are verified against a real certificate in the tests.
+trustTestCertificateAuthority();
+const { cloudflareTest } = await import("@cloudflare/vitest-plugin");
 
 /**
  * Two projects, one global setup (real Postgres, WebSocket proxy, SMTP server):

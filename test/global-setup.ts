@@ -7,7 +7,7 @@ import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
 import { takeSignalsFromEmbeddedPostgres } from "../scripts/lib/embedded-postgres-signals";
 import { freePort } from "../scripts/lib/free-port";
 import { applyMigrations } from "../scripts/lib/migrations";
-import { startSmtpSink } from "../scripts/lib/smtp-sink";
+import { startSmtpSink, startTestSinks } from "../scripts/lib/smtp-sink";
 import { startWsProxy } from "../scripts/lib/ws-proxy";
 import { SMTP_TEST_AUTH, TEMPLATE_DATABASE, TEST_DATABASE } from "./support/test-stack";
 
@@ -28,6 +28,8 @@ export default async function setup(project: TestProject) {
   await postgres.admin(`create database ${TEST_DATABASE} template ${TEMPLATE_DATABASE}`);
   const proxy = await startWsProxy({ port: await freePort(), target: { host: "127.0.0.1", port: pgPort } });
   const smtp = await startSmtpSink({ smtpPort: await freePort(), httpPort: await freePort(), auth: SMTP_TEST_AUTH });
+  // STARTTLS, implicit TLS, a certificate for the wrong name, and deliberately hostile servers.
+  const smtpVariants = await startTestSinks({ auth: SMTP_TEST_AUTH });
 
   // Lets workerd tests stop and restart the real Postgres (health must turn red, then green).
   const control = createServer((req, res) => {
@@ -54,11 +56,16 @@ export default async function setup(project: TestProject) {
     wsProxy: proxy.neonWsProxy,
   });
   project.provide("smtp", { host: "127.0.0.1", port: smtp.smtpPort, httpPort: smtp.httpPort, ...SMTP_TEST_AUTH });
+  project.provide("smtpStarttls", smtpVariants.provided.smtpStarttls);
+  project.provide("smtpStarttlsWrongName", smtpVariants.provided.smtpStarttlsWrongName);
+  project.provide("smtpImplicitTls", smtpVariants.provided.smtpImplicitTls);
+  project.provide("smtpHostile", smtpVariants.provided.smtpHostile);
 
   return async () => {
     // workerd keeps HTTP connections alive; close them or close() waits for their timeout.
     control.closeAllConnections();
     await new Promise<void>((resolve) => control.close(() => resolve()));
+    await smtpVariants.close();
     await smtp.close();
     await proxy.close();
     await postgres.stop();

@@ -18,10 +18,29 @@ export interface ProvidedSmtp {
   pass: string;
 }
 
+export type HostileBehaviour =
+  | "silent"
+  | "huge-line"
+  | "endless-reply"
+  | "garbage"
+  | "drop-after-ehlo"
+  | "starttls-injection"
+  | "refuse-greeting"
+  | "closing-at-rcpt";
+export interface ProvidedSmtpHostile {
+  host: string;
+  ports: Record<HostileBehaviour, number>;
+  closedPort: number;
+}
+
 declare module "vitest" {
   export interface ProvidedContext {
     pg: ProvidedPg;
     smtp: ProvidedSmtp;
     control: { controlUrl: string };
+    smtpStarttls: ProvidedSmtp;
+    smtpStarttlsWrongName: ProvidedSmtp;
+    smtpImplicitTls: ProvidedSmtp;
+    smtpHostile: ProvidedSmtpHostile;
   }
 }

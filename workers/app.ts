@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { ComposeError } from "../domain/mail/compose-message";
 import type { AppEnv } from "./app-env";
 import { configResult } from "./env";
 import { ApiError, errorBody } from "./http-errors";
@@ -68,6 +69,10 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
     const id = c.get("requestId") ?? crypto.randomUUID();
     if (error instanceof ApiError) {
       return c.json(errorBody(error.code, error.message, id, error.details), error.status);
+    }
+    if (error instanceof ComposeError) {
+      // A message that must not be sent (bad address, header injection): the caller's input.
+      return c.json(errorBody("INVALID_MESSAGE", error.message, id, { code: error.code, field: error.field }), 422);
     }
     if (error instanceof HTTPException) {
       return c.json(errorBody("HTTP_ERROR", error.message || "Request failed", id), error.status);

@@ -126,9 +126,15 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
     };
   }
   const config = parsed.data;
-  if (config.APP_ENV !== "production") return { ok: true, config };
-
   const problems: string[] = [];
+  // AUTH needs both halves (RFC 4954); one without the other is a half-finished setting.
+  if ((config.SMTP_USER === undefined) !== (config.SMTP_PASSWORD === undefined)) {
+    problems.push("config SMTP_USER/SMTP_PASSWORD: set both or neither");
+  }
+  if (config.APP_ENV !== "production") {
+    return problems.length === 0 ? { ok: true, config } : { ok: false, config, problems };
+  }
+
   for (const key of SECRET_KEYS) {
     const value = config[key];
     if (value === undefined) problems.push(`config ${key}: required in production but not set`);

@@ -83,6 +83,11 @@ describe("the production guard", () => {
     expect(result.ok).toBe(true);
   });
 
+  it("SMTP credentials come in pairs, in any environment", () => {
+    const result = loadAppConfig({ ...goodProduction, APP_ENV: "development", SMTP_USER: undefined });
+    expect(result).toMatchObject({ ok: false, problems: ["config SMTP_USER/SMTP_PASSWORD: set both or neither"] });
+  });
+
   it("an invalid value is refused in any environment, naming the key", () => {
     const result = loadAppConfig({ ...goodProduction, APP_ENV: "staging" });
     expect(result.ok).toBe(false);

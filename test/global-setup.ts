@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
-import { takeSignalsFromEmbeddedPostgres } from "../scripts/lib/embedded-postgres-signals";
+import { dropEmbeddedPostgresExitHook } from "../scripts/lib/embedded-postgres-signals";
 import { freePort } from "../scripts/lib/free-port";
 import { applyMigrations } from "../scripts/lib/migrations";
 import { startSmtpSink, startTestSinks } from "../scripts/lib/smtp-sink";
@@ -17,9 +17,10 @@ import { SMTP_TEST_AUTH, TEMPLATE_DATABASE, TEST_DATABASE } from "./support/test
  * to a template database; each test file clones it (test/support/fresh-database.ts).
  */
 export default async function setup(project: TestProject) {
-  // This setup stops Postgres itself in teardown; embedded-postgres's own exit hook would
-  // otherwise hold the process for its 10 s grace period after a restart.
-  takeSignalsFromEmbeddedPostgres();
+  // This setup stops Postgres itself in teardown. embedded-postgres's own exit hooks would
+  // otherwise hold the process for their 10 s grace period after a restart, or fail the run's
+  // exit code on a natural exit.
+  dropEmbeddedPostgresExitHook();
   const dataDir = await mkdtemp(join(tmpdir(), "docket-test-pg-"));
   const pgPort = await freePort();
   let postgres = await startLocalPostgres({ dataDir, port: pgPort, ephemeral: true });

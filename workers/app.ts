@@ -8,6 +8,7 @@ import { ApiError, errorBody } from "./http-errors";
 import { requestId } from "./request-id";
 import { adminRoutes } from "./routes/admin";
 import { healthRoutes } from "./routes/health";
+import { ingestRoutes } from "./routes/ingest";
 
 /**
  * Builds the HTTP app: request id, production guard, body limit, routes, JSON errors.
@@ -16,6 +17,14 @@ import { healthRoutes } from "./routes/health";
  */
 export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+
+  // Bench baseline (scripts/bench): a constant answer ahead of every middleware, so the bench
+  // can separate the cost of wrangler dev + workerd + Hono from ours. Development only:
+  // elsewhere it falls through to the normal chain (production guard, then 404).
+  app.get("/__bench/bare", async (c, next) => {
+    if (c.env.APP_ENV !== "development") return await next();
+    return c.text("ok");
+  });
 
   app.use("*", requestId());
 
@@ -56,6 +65,7 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
 
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);
+  app.route("/ingest", ingestRoutes);
   extend?.(app);
 
   app.notFound((c) =>

@@ -54,6 +54,14 @@ describe("bad input at the HTTP edge", () => {
     expect(await res.json()).toMatchObject({ error: "PAYLOAD_TOO_LARGE" });
   });
 
+  it("the bench's bare route exists only in development", async () => {
+    expect((await call("/__bench/bare")).status).toBe(404);
+    const dev = { ...testEnv, APP_ENV: "development" } as Cloudflare.Env;
+    const res = await createApp().fetch(new Request("http://docket.test/__bench/bare"), dev, createExecutionContext());
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("ok");
+  });
+
   it("an uncaught error is a 500 with a request id and no stack outside development", async () => {
     // The production app plus one route that fails the way real code fails: an exception
     // nobody caught.

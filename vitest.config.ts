@@ -23,6 +23,7 @@ export default defineConfig({
           cloudflareTest(({ inject }) => {
             const pg = inject("pg");
             const smtp = inject("smtp");
+            const capture = inject("capture");
             return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
@@ -44,7 +45,16 @@ export default defineConfig({
                   SMTP_TIMEOUT_MS: "5000",
                   DEV_SMTP_SINK: "true",
                   QUEUE_RETRY_BASE_SECONDS: "0",
+                  SENDING_NETWORKS: "203.0.113.0/24, 2001:db8:25::/48",
+                  // Alert channels: Telegram and the webhook go to the capture server, e-mail to the sink.
+                  TELEGRAM_API_BASE: `${capture.url}/telegram`,
+                  TELEGRAM_BOT_TOKEN: "123456:test-bot-token",
+                  TELEGRAM_CHAT_ID: "-1001234567890",
+                  ALERT_WEBHOOK_URL: `${capture.url}/webhook/alerts`,
+                  ALERT_EMAIL_TO: "alerts@docket.test",
                   TEST_PG_ADMIN_URL: pg.adminUrl,
+                  MTA_LOG_HMAC_SECRET: "test-mta-log-secret-0123456789abcdef",
+                  MTA_INSTANCE_IPS: JSON.stringify({ "postfix-out01": "203.0.113.10", "postfix-out02": "203.0.113.11" }),
                 },
               },
             };

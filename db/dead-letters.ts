@@ -14,7 +14,13 @@ export interface DeadLetterInput {
 export async function recordDeadLetter(db: Db, input: DeadLetterInput): Promise<boolean> {
   const inserted = await db
     .insert(deadLetters)
-    .values({ queue: input.queue, messageId: input.messageId, body: input.body ?? null, attempts: input.attempts, note: input.note ?? null })
+    .values({
+      queue: input.queue,
+      messageId: input.messageId,
+      body: input.body ?? null,
+      attempts: input.attempts,
+      note: input.note ?? null,
+    })
     .onConflictDoNothing()
     .returning({ id: deadLetters.id });
   return inserted.length > 0;

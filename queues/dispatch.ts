@@ -9,9 +9,12 @@ import { pingOnlyConsumer } from "./ping-only-consumer";
 
 /** One consumer per queue, by queue name. Dead-letter queues (`*-dlq`) are handled apart. */
 export const CONSUMERS: Record<string, QueueConsumer> = Object.fromEntries(
-  [pingOnlyConsumer("campaign-send"), pingOnlyConsumer("fulfillment"), pingOnlyConsumer("filings"), inboundMailConsumer].map(
-    (c) => [c.queue, c as QueueConsumer],
-  ),
+  [
+    pingOnlyConsumer("campaign-send"),
+    pingOnlyConsumer("fulfillment"),
+    pingOnlyConsumer("filings"),
+    inboundMailConsumer,
+  ].map((c) => [c.queue, c as QueueConsumer]),
 );
 
 function log(level: "info" | "warn" | "error", event: string, fields: Record<string, unknown>) {

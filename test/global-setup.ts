@@ -6,6 +6,7 @@ import type { TestProject } from "vitest/node";
 import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
 import { dropEmbeddedPostgresExitHook } from "../scripts/lib/embedded-postgres-signals";
 import { freePort } from "../scripts/lib/free-port";
+import { startHttpCapture } from "../scripts/lib/http-capture";
 import { applyMigrations } from "../scripts/lib/migrations";
 import { startSmtpSink, startTestSinks } from "../scripts/lib/smtp-sink";
 import { startWsProxy } from "../scripts/lib/ws-proxy";
@@ -31,6 +32,8 @@ export default async function setup(project: TestProject) {
   const smtp = await startSmtpSink({ smtpPort: await freePort(), httpPort: await freePort(), auth: SMTP_TEST_AUTH });
   // STARTTLS, implicit TLS, a certificate for the wrong name, and deliberately hostile servers.
   const smtpVariants = await startTestSinks({ auth: SMTP_TEST_AUTH });
+  // Third-party HTTP endpoints (the Telegram Bot API, alert webhooks) replaced at their boundary.
+  const capture = await startHttpCapture({ port: await freePort() });
 
   // Lets workerd tests stop and restart the real Postgres (health must turn red, then green).
   const control = createServer((req, res) => {
@@ -61,11 +64,13 @@ export default async function setup(project: TestProject) {
   project.provide("smtpStarttlsWrongName", smtpVariants.provided.smtpStarttlsWrongName);
   project.provide("smtpImplicitTls", smtpVariants.provided.smtpImplicitTls);
   project.provide("smtpHostile", smtpVariants.provided.smtpHostile);
+  project.provide("capture", { url: capture.url });
 
   return async () => {
     // workerd keeps HTTP connections alive; close them or close() waits for their timeout.
     control.closeAllConnections();
     await new Promise<void>((resolve) => control.close(() => resolve()));
+    await capture.close();
     await smtpVariants.close();
     await smtp.close();
     await proxy.close();

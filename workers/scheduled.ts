@@ -2,6 +2,7 @@ import { claimCronRun, finishCronRun, pruneCronRuns } from "../db/cron-runs";
 import { countOpenDeadLetters } from "../db/dead-letters";
 import { withDb, type Db } from "../db/client";
 import type { AppConfig } from "../domain/config/app-config";
+import { runAlertRules } from "./alerts/alert-job";
 import { appConfig, type Env } from "./env";
 
 export interface JobContext {
@@ -42,6 +43,13 @@ export const CRON_JOBS: readonly CronJob[] = [
       const cronRunsDeleted = await pruneCronRuns(db, new Date(scheduledAt.getTime() - 30 * 86_400_000));
       return { cronRunsDeleted };
     },
+  },
+  {
+    job: "alert-rules",
+    cron: "5 * * * *",
+    // Deliverability alert rules (workers/alerts/alert-job.ts). Hourly is plenty for rates
+    // measured over days, and each alert still goes out once per rule, subject and window.
+    run: ({ config, db, scheduledAt }) => runAlertRules({ config, db, now: scheduledAt }),
   },
 ];
 

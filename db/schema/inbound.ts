@@ -1,9 +1,22 @@
-import { bigserial, index, integer, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { sql } from "drizzle-orm";
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+
+export const INBOUND_KINDS = [
+  "dmarc_report",
+  "bounce",
+  "delay",
+  "delivered",
+  "complaint",
+  "auto_reply",
+  "agency_reply",
+  "other",
+] as const;
 
 /**
  * Every message the email handler accepted, keyed by where its raw bytes live in R2. The
- * inbound-mail consumer records it once (a redelivered queue message changes nothing);
- * classification and its effects build on this row.
+ * inbound-mail consumer records it once per R2 key, then processes it once per
+ * (Message-ID, SHA-256 of the raw bytes): the same mail delivered twice is stored twice but
+ * acted on once (the second copy is marked `duplicate`).
  */
 export const inboundMessages = pgTable(
   "inbound_messages",
@@ -14,11 +27,27 @@ export const inboundMessages = pgTable(
     envelopeTo: text("envelope_to").notNull(),
     rawSize: integer("raw_size").notNull(),
     messageId: text("message_id"),
+    contentHash: text("content_hash"),
     fromHeader: text("from_header"),
     subject: text("subject"),
     receivedAt: timestamp("received_at", { withTimezone: true }).notNull(),
     recordedAt: timestamp("recorded_at", { withTimezone: true }).notNull().defaultNow(),
-    status: text("status", { enum: ["received", "processed", "failed"] }).notNull().default("received"),
+    status: text("status", { enum: ["received", "processed", "duplicate", "failed"] })
+      .notNull()
+      .default("received"),
+    kind: text("kind", { enum: INBOUND_KINDS }),
+    /** What processing found or did (report ids, recipients, forward outcome…). */
+    detail: jsonb("detail"),
+    /** Why processing failed, for the operator: a clear sentence with the parser's error code. */
+    error: text("error"),
+    processedAt: timestamp("processed_at", { withTimezone: true }),
   },
-  (t) => [uniqueIndex("inbound_messages_r2_key").on(t.r2Key), index("inbound_messages_message_id").on(t.messageId)],
+  (t) => [
+    uniqueIndex("inbound_messages_r2_key").on(t.r2Key),
+    index("inbound_messages_message_id").on(t.messageId),
+    // The processing key: only one copy of a given message is ever processed.
+    uniqueIndex("inbound_messages_processed_once")
+      .on(sql`coalesce(${t.messageId}, '')`, t.contentHash)
+      .where(sql`${t.status} in ('processed', 'failed')`),
+  ],
 );

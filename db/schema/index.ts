@@ -1,2 +1,7 @@
+export * from "./alerts";
+export * from "./bounces";
+export * from "./dmarc";
 export * from "./inbound";
+export * from "./mail";
+export * from "./mta-log";
 export * from "./operations";

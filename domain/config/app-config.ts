@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseCidr } from "../net/cidr";
 
 /**
  * The one schema for Docket's configuration. Every value arrives as a string (Worker vars,
@@ -54,6 +55,62 @@ export const appConfigSchema = z.object({
   INBOUND_MAX_BYTES: positiveInt(10 * 1024 * 1024),
   HTTP_MAX_BODY_BYTES: positiveInt(1024 * 1024),
 
+  // Deliverability (DESIGN.md, "Deliverability loop").
+  /** Our sending networks, comma-separated CIDR ranges: DMARC source IPs inside are "ours". */
+  SENDING_NETWORKS: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const ranges = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const range of ranges) {
+        try {
+          parseCidr(range);
+        } catch {
+          ctx.addIssue({ code: "custom", message: `"${range}" is not a CIDR range` });
+        }
+      }
+      return ranges;
+    }),
+  /** MTA instance or transport name → sending IP, as JSON ({"postfix-out01": "203.0.113.7"}). */
+  MTA_INSTANCE_IPS: z
+    .string()
+    .default("{}")
+    .transform((v, ctx) => {
+      try {
+        return z.record(z.string(), z.string()).parse(JSON.parse(v));
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of instance name to IP" });
+        return z.NEVER;
+      }
+    }),
+  /** Shared secret for POST /ingest/mta-log (HMAC-SHA256); the endpoint is off without it. */
+  MTA_LOG_HMAC_SECRET: optionalString,
+  /** Soft bounces to the same address before it is suppressed. */
+  SOFT_BOUNCE_SUPPRESS_AFTER: positiveInt(3),
+  /** DMARC report decompression limits (zip and gzip bombs). */
+  DMARC_MAX_OUTPUT_BYTES: positiveInt(32 * 1024 * 1024),
+  DMARC_MAX_RATIO: positiveInt(400),
+  DMARC_MAX_ZIP_MEMBERS: positiveInt(20),
+
+  // Alert rules: thresholds and channels. An alert is sent once per rule, subject and window.
+  ALERT_DMARC_PASS_MIN: z.coerce.number().min(0).max(1).default(0.95),
+  ALERT_SPOOF_MIN_MESSAGES: positiveInt(20),
+  ALERT_REPUTATION_REJECT_RATE: z.coerce.number().min(0).max(1).default(0.1),
+  ALERT_MICROSOFT_THROTTLE_RATE: z.coerce.number().min(0).max(1).default(0.7),
+  ALERT_BOUNCE_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  ALERT_COMPLAINT_RATE: z.coerce.number().min(0).max(1).default(0.001),
+  /** Below this many messages in a window, rate rules stay quiet (a 1-of-3 bounce is noise). */
+  ALERT_MIN_SAMPLE: positiveInt(50),
+  TELEGRAM_BOT_TOKEN: optionalString,
+  TELEGRAM_CHAT_ID: optionalString,
+  TELEGRAM_API_BASE: z.url().default("https://api.telegram.org"),
+  ALERT_WEBHOOK_URL: optionalString,
+  ALERT_WEBHOOK_FORMAT: z.enum(["slack", "generic"]).default("generic"),
+  ALERT_EMAIL_TO: optionalString,
+
   // Development-only switches. Each names a stand-in for something real.
   NEON_WS_PROXY: optionalString,
   DEV_SMTP_SINK: flag,
@@ -67,6 +124,8 @@ export type AppConfig = z.infer<typeof appConfigSchema>;
 export const APP_CONFIG_KEYS = Object.keys(appConfigSchema.shape) as (keyof AppConfig)[];
 
 const SECRET_KEYS = ["DATABASE_URL", "ADMIN_TOKEN", "SMTP_PASSWORD"] as const;
+/** Secrets that may be absent (their feature is then off) but never a placeholder. */
+const OPTIONAL_SECRET_KEYS = ["MTA_LOG_HMAC_SECRET", "TELEGRAM_BOT_TOKEN"] as const;
 
 /** Development-only switches and the stand-in each one means, for the refusal message. */
 const DEV_ONLY: { key: keyof AppConfig; what: string }[] = [
@@ -139,6 +198,13 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
     const value = config[key];
     if (value === undefined) problems.push(`config ${key}: required in production but not set`);
     else if (isPlaceholder(value)) problems.push(`config ${key}: still a placeholder`);
+  }
+  for (const key of OPTIONAL_SECRET_KEYS) {
+    const value = config[key];
+    if (value !== undefined && isPlaceholder(value)) problems.push(`config ${key}: still a placeholder`);
+  }
+  if (config.MTA_LOG_HMAC_SECRET !== undefined && config.MTA_LOG_HMAC_SECRET.length < 32) {
+    problems.push("config MTA_LOG_HMAC_SECRET: shorter than 32 characters");
   }
   if (config.ADMIN_TOKEN !== undefined && config.ADMIN_TOKEN.length < 32) {
     problems.push("config ADMIN_TOKEN: shorter than 32 characters");

@@ -278,7 +278,7 @@ function parseMessageId(value: string): string {
   return bracketed;
 }
 
-function generateMessageId(domain: string): string {
+export function generateMessageId(domain: string): string {
   // A random UUID on our own sending domain: unique (RFC 5322 3.6.4) and it names us, not
   // the relay, which is what receivers expect of a bulk sender.
   return `<${crypto.randomUUID()}@${domain.toLowerCase()}>`;

@@ -1,7 +1,22 @@
 import { createServer } from "node:net";
 
-/** Asks the kernel for a free TCP port on loopback. */
+// Ports this process has handed out. The kernel may offer a just-closed port again, so two
+// calls (even sequential ones) could otherwise give two servers the same port.
+const handedOut = new Set<number>();
+
+/** Asks the kernel for a free TCP port on loopback, never one this process handed out before. */
 export async function freePort(host = "127.0.0.1"): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await kernelPort(host);
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error("could not find a free port not already handed out");
+}
+
+async function kernelPort(host: string): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

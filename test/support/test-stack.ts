@@ -42,5 +42,7 @@ declare module "vitest" {
     smtpStarttlsWrongName: ProvidedSmtp;
     smtpImplicitTls: ProvidedSmtp;
     smtpHostile: ProvidedSmtpHostile;
+    /** The HTTP capture server (scripts/lib/http-capture.ts): GET/DELETE {url}/__captured. */
+    capture: { url: string };
   }
 }

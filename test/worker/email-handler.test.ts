@@ -4,29 +4,7 @@ import { inboundMessages } from "../../db/schema";
 import worker from "../../workers/index";
 import { testEnv, withTestDb } from "../support/db";
 import { waitFor } from "../support/wait-for";
-
-/** An inbound message as Email Routing hands it to the Worker's `email` entry point. */
-function emailMessage(raw: string, opts: { from?: string; to?: string; rawSize?: number } = {}) {
-  const bytes = new TextEncoder().encode(raw);
-  let rejected: string | undefined;
-  let read = false;
-  const message = {
-    from: opts.from ?? "noreply-dmarc-support@google.com",
-    to: opts.to ?? "dmarc@docket.test",
-    headers: new Headers(),
-    rawSize: opts.rawSize ?? bytes.byteLength,
-    get raw() {
-      read = true;
-      return new Blob([bytes]).stream();
-    },
-    setReject(reason: string) {
-      rejected = reason;
-    },
-    forward: async () => ({ messageId: "" }),
-    reply: async () => ({ messageId: "" }),
-  };
-  return { message: message as unknown as ForwardableEmailMessage, rejected: () => rejected, wasRead: () => read };
-}
+import { emailMessage } from "../support/inbound-email";
 
 const RAW = [
   "From: Google <noreply-dmarc-support@google.com>",
@@ -43,7 +21,7 @@ const RAW = [
 
 describe("the email handler", () => {
   it("stores the raw message in R2 under inbound/<date>/ and enqueues it for the consumer", async () => {
-    const { message, rejected } = emailMessage(RAW);
+    const { message, rejected } = emailMessage(RAW, { from: "noreply-dmarc-support@google.com" });
     const before = new Date().toISOString().slice(0, 10);
     await worker.email(message, testEnv, {} as ExecutionContext);
     expect(rejected()).toBeUndefined();

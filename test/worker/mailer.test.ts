@@ -579,10 +579,6 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
     expect(sessions.some((s) => s.transcript.some((l) => l.includes(ehloName)))).toBe(false);
   });
 
-  it("refuses half a set of credentials in the configuration", () => {
-    expect(() => smtpOptions(baseConfig({ SMTP_PASSWORD: "" }))).toThrow(/SMTP_USER is set but SMTP_PASSWORD is not/);
-    expect(() => smtpOptions(baseConfig({ SMTP_USER: "" }))).toThrow(/SMTP_PASSWORD is set but SMTP_USER is not/);
-  });
 });
 
 describe("createMailer over TLS (certificates from test/fixtures/smtp-tls, CA trusted by workerd)", () => {

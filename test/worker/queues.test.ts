@@ -33,7 +33,7 @@ describe("queues", () => {
       20_000,
       "the inbound-mail consumer to record the message",
     );
-    expect(row).toMatchObject({ messageId: "<queue-test-1@carrier.test>", subject: "queue delivery test", fromHeader: "ops@carrier.test", status: "received" });
+    expect(row).toMatchObject({ messageId: "<queue-test-1@carrier.test>", subject: "queue delivery test", fromHeader: "ops@carrier.test" });
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await withTestDb((db) => db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, key)));
     expect(rows).toHaveLength(1);

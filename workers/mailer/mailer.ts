@@ -79,15 +79,8 @@ export function smtpTransport(config: AppConfig): MailTransport {
   return { submit: async ({ envelope, raw }) => await submitMessage(options, { envelope, raw }) };
 }
 
+/** Half a set of credentials never gets here: loadAppConfig refuses it (RFC 4954 needs both). */
 export function smtpOptions(config: AppConfig): SmtpClientOptions {
-  if ((config.SMTP_USER === undefined) !== (config.SMTP_PASSWORD === undefined)) {
-    // Half the credentials is a deployment mistake, not something to discover per message.
-    throw new Error(
-      config.SMTP_USER === undefined
-        ? "config SMTP_PASSWORD is set but SMTP_USER is not"
-        : "config SMTP_USER is set but SMTP_PASSWORD is not",
-    );
-  }
   return {
     host: config.SMTP_HOST,
     port: config.SMTP_PORT,

@@ -1,4 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -189,6 +190,31 @@ describe("npm start: the local stack", () => {
     const text = await raw.text();
     expect(text).toContain(`Subject: ${subject}`);
     expect(text).toMatch(new RegExp(`^To: .*${to.replaceAll(".", "\\.")}`, "m"));
+  });
+
+  // The shared corpus sits beside the repository (../shared) in CI and on developer machines.
+  const dmarcEmail = join(REPO_ROOT, "..", "shared", "corpora", "dmarc", "Report domain- borschow.com Submitter- google.com Report-ID- 949348866075514174.eml");
+  it.skipIf(!existsSync(dmarcEmail))("takes a DMARC report e-mailed to it through the email handler into the database", async () => {
+    const raw = await readFile(dmarcEmail);
+    // wrangler dev's local Email Routing endpoint hands the message to the Worker's `email` entry.
+    const res = await fetch(
+      `${workerUrl}/cdn-cgi/handler/email?from=${encodeURIComponent("noreply-dmarc-support@google.com")}&to=${encodeURIComponent("dmarc@docket.localhost")}`,
+      { method: "POST", body: raw },
+    );
+    expect(res.status, await res.text()).toBeLessThan(300);
+    const deadline = Date.now() + 30_000;
+    let rows: unknown[] = [];
+    while (Date.now() < deadline) {
+      rows = await query(
+        databaseUrl,
+        "select r.org_name, r.report_id, count(d.id)::int as records, sum(d.count)::int as messages from dmarc_reports r join dmarc_records d on d.report_id = r.id where r.report_id = '949348866075514174' group by r.org_name, r.report_id",
+      );
+      if (rows.length > 0) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    expect(rows).toEqual([{ org_name: "google.com", report_id: "949348866075514174", records: 1, messages: 1 }]);
+    const inbound = await query(databaseUrl, "select status, kind from inbound_messages where kind = 'dmarc_report'");
+    expect(inbound).toEqual([{ status: "processed", kind: "dmarc_report" }]);
   });
 
   it("refuses a second start on the same data directory, naming the running one", async () => {

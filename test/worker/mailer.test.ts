@@ -3,7 +3,7 @@ import { describe, expect, inject, it } from "vitest";
 import { loadAppConfig, type AppConfig } from "../../domain/config/app-config";
 import { ComposeError, composeMessage, type ComposeInput } from "../../domain/mail/compose-message";
 import { ehloCapabilities, outcomeOf, parseReply, SmtpReplyError } from "../../domain/mail/smtp-reply";
-import { createMailer, smtpOptions, smtpTransport, type OutboundMessage, type SendOutcome } from "../../workers/mailer/mailer";
+import { createMailer, smtpTransport, type OutboundMessage, type SendOutcome } from "../../workers/mailer/mailer";
 import { encodeDataBody } from "../../workers/mailer/smtp-client";
 import type { ProvidedSmtp } from "../support/test-stack";
 

@@ -1,22 +1,14 @@
 import { eq } from "drizzle-orm";
+import type { AlertMessage } from "../domain/alerts/alert-message";
 import type { Db } from "./client";
 import { alertsSent } from "./schema";
-
-export interface AlertClaim {
-  rule: string;
-  subject: string;
-  windowKey: string;
-  title: string;
-  body: string;
-  metrics?: unknown;
-}
 
 /**
  * Claims an alert for its (rule, subject, window). Returns the row id, or undefined when that
  * alert was already claimed: the caller must not send it again. Claimed before any channel is
  * called, so a crash after the claim loses one alert rather than repeating it every run.
  */
-export async function claimAlert(db: Db, alert: AlertClaim): Promise<number | undefined> {
+export async function claimAlert(db: Db, alert: AlertMessage): Promise<number | undefined> {
   const rows = await db
     .insert(alertsSent)
     .values({

@@ -1,3 +1,4 @@
+import type { AlertMessage } from "./alert-message";
 import type { AppConfig } from "../config/app-config";
 import {
   DMARC_WINDOW_DAYS,
@@ -83,16 +84,8 @@ export function alertThresholds(
   };
 }
 
-export interface FiringAlert {
+export interface FiringAlert extends AlertMessage {
   rule: AlertRule;
-  /** What it is about: an IP, an operator, or "all". */
-  subject: string;
-  /** The window it is sent once per (a UTC day, YYYY-MM-DD). */
-  windowKey: string;
-  /** One line. */
-  title: string;
-  /** What was measured, the threshold, and what to do. */
-  body: string;
   metrics: Record<string, unknown>;
 }
 

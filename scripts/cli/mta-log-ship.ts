@@ -3,6 +3,7 @@
 // The secret is MTA_LOG_HMAC_SECRET from the environment. The endpoint counts each line once, so
 // shipping a file again (a rotated log, a run cut short) is safe: nothing is counted twice.
 import { createReadStream } from "node:fs";
+import { MAX_REPORTED_ERRORS, type MtaLogIngestResult } from "../../domain/mta-log/ingest-result";
 import type { Readable } from "node:stream";
 import { SIGNATURE_HEADER, signatureHeader } from "../../domain/mta-log/ingest-signature";
 
@@ -25,21 +26,11 @@ export interface ShipOptions {
   fetch?: typeof fetch;
 }
 
-export interface ShipSummary {
-  chunks: number;
-  lines: number;
-  deliveries: number;
-  counted: number;
-  duplicates: number;
-  ignored: number;
-  malformed: number;
-  /** The first malformed lines, numbered from 1 in the whole input. */
-  errors: { line: number; error: string }[];
-}
+/** The ingest endpoint's answers summed over every chunk, line numbers across the whole input. */
+export type ShipSummary = MtaLogIngestResult & { chunks: number };
 
 export const DEFAULT_MAX_LINES = 5_000;
 export const DEFAULT_MAX_BYTES = 512 * 1024;
-const MAX_REPORTED_ERRORS = 20;
 
 export class ShipError extends Error {
   constructor(

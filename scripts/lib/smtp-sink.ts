@@ -8,6 +8,9 @@ import { fileURLToPath } from "node:url";
 import PostalMime from "postal-mime";
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from "smtp-server";
 import { freePort } from "./free-port";
+import type { HostileBehaviour, ProvidedHostile, ProvidedSink } from "./smtp-sink-types";
+
+export type { HostileBehaviour, ProvidedHostile, ProvidedSink } from "./smtp-sink-types";
 
 /**
  * A real SMTP server that keeps every message it accepts, for `npm start` (the admin outbox)
@@ -380,31 +383,7 @@ export function trustTestCertificateAuthority(env: NodeJS.ProcessEnv = process.e
   env.NODE_EXTRA_CA_CERTS = bundle;
 }
 
-export interface ProvidedSink {
-  host: string;
-  port: number;
-  httpPort: number;
-  user: string;
-  pass: string;
-}
 
-export type HostileBehaviour =
-  | "silent"
-  | "huge-line"
-  | "endless-reply"
-  | "garbage"
-  | "drop-after-ehlo"
-  | "starttls-injection"
-  | "refuse-greeting"
-  | "closing-at-rcpt";
-
-export interface ProvidedHostile {
-  host: string;
-  /** One port per behaviour; see startHostileSmtpServer. */
-  ports: Record<HostileBehaviour, number>;
-  /** A port nothing listens on (connection refused). */
-  closedPort: number;
-}
 
 export interface TestSinks {
   /** What the global setup hands to the tests with project.provide(key, value). */

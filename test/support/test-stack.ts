@@ -1,3 +1,5 @@
+import type { ProvidedHostile, ProvidedSink } from "../../scripts/lib/smtp-sink-types";
+
 /** Names and credentials shared by the global setup (Node) and the tests (workerd). */
 export const TEMPLATE_DATABASE = "docket_template";
 export const TEST_DATABASE = "docket_test";
@@ -10,28 +12,9 @@ export interface ProvidedPg {
   wsProxy: string;
 }
 
-export interface ProvidedSmtp {
-  host: string;
-  port: number;
-  httpPort: number;
-  user: string;
-  pass: string;
-}
+export type ProvidedSmtp = ProvidedSink;
 
-export type HostileBehaviour =
-  | "silent"
-  | "huge-line"
-  | "endless-reply"
-  | "garbage"
-  | "drop-after-ehlo"
-  | "starttls-injection"
-  | "refuse-greeting"
-  | "closing-at-rcpt";
-export interface ProvidedSmtpHostile {
-  host: string;
-  ports: Record<HostileBehaviour, number>;
-  closedPort: number;
-}
+export type ProvidedSmtpHostile = ProvidedHostile;
 
 declare module "vitest" {
   export interface ProvidedContext {

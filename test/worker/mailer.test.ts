@@ -5,29 +5,11 @@ import { ComposeError, composeMessage, type ComposeInput } from "../../domain/ma
 import { ehloCapabilities, outcomeOf, parseReply, SmtpReplyError } from "../../domain/mail/smtp-reply";
 import { createMailer, smtpTransport, type OutboundMessage, type SendOutcome } from "../../workers/mailer/mailer";
 import { encodeDataBody } from "../../workers/mailer/smtp-client";
-import type { ProvidedSmtp } from "../support/test-stack";
+import type { HostileBehaviour } from "../../scripts/lib/smtp-sink-types";
 
 // Runs in workerd. The SMTP tests talk to real smtp-server instances started by the global
 // setup (scripts/lib/smtp-sink.ts) over cloudflare:sockets; nothing is mocked.
 
-type HostileBehaviour =
-  | "silent"
-  | "huge-line"
-  | "endless-reply"
-  | "garbage"
-  | "drop-after-ehlo"
-  | "starttls-injection"
-  | "refuse-greeting"
-  | "closing-at-rcpt";
-
-declare module "vitest" {
-  export interface ProvidedContext {
-    smtpStarttls: ProvidedSmtp;
-    smtpStarttlsWrongName: ProvidedSmtp;
-    smtpImplicitTls: ProvidedSmtp;
-    smtpHostile: { host: string; ports: Record<HostileBehaviour, number>; closedPort: number };
-  }
-}
 
 const sink = inject("smtp");
 

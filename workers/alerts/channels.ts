@@ -1,18 +1,11 @@
+import type { AlertMessage } from "../../domain/alerts/alert-message";
 import type { AppConfig } from "../../domain/config/app-config";
 import { emailChannel } from "./email-channel";
 import { telegramChannel } from "./telegram-channel";
 import { webhookChannel } from "./webhook-channel";
 import { errorText } from "./alert-errors";
 
-/** An alert as every channel sees it. */
-export interface AlertMessage {
-  rule: string;
-  subject: string;
-  windowKey: string;
-  title: string;
-  body: string;
-  metrics?: unknown;
-}
+export type { AlertMessage };
 
 /** One place alerts go. `send` resolves when the channel took the alert and throws when it did not. */
 export interface AlertChannel {

@@ -1,5 +1,5 @@
 import type { AppConfig } from "../../domain/config/app-config";
-import { composeMessage } from "../../domain/mail/compose-message";
+import { composeMessage, type ComposeInput } from "../../domain/mail/compose-message";
 import { submitMessage, type SmtpClientOptions } from "./smtp-client";
 
 /**
@@ -13,20 +13,8 @@ import { submitMessage, type SmtpClientOptions } from "./smtp-client";
  * addresses must look at the stage first.
  */
 
-export interface OutboundMessage {
-  to: string | string[];
-  cc?: string | string[];
-  bcc?: string | string[];
-  from?: string;
-  replyTo?: string;
-  subject: string;
-  html?: string;
-  text?: string;
-  headers?: Record<string, string>;
-  messageId?: string;
-  envelopeFrom?: string;
-  attachments?: { filename: string; content: Uint8Array | string; contentType?: string }[];
-}
+/** What a caller sends: the composer's input (domain/mail/compose-message.ts). */
+export type OutboundMessage = ComposeInput;
 
 export interface RecipientResult {
   address: string;

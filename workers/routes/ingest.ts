@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { MAX_REPORTED_ERRORS, type MtaLogIngestResult } from "../../domain/mta-log/ingest-result";
 import { withDb } from "../../db/client";
 import { COUNTED_SERVICES, recordMtaDeliveries } from "../../db/mta-aggregates";
 import { SIGNATURE_HEADER, verifySignature, type SignatureFailure } from "../../domain/mta-log/ingest-signature";
@@ -34,17 +35,6 @@ import { ApiError } from "../http-errors";
  */
 
 export const MAX_LINES = 50_000;
-export const MAX_REPORTED_ERRORS = 20;
-
-export interface MtaLogIngestResult {
-  lines: number;
-  deliveries: number;
-  counted: number;
-  duplicates: number;
-  ignored: number;
-  malformed: number;
-  errors: { line: number; error: string }[];
-}
 
 const SIGNATURE_PROBLEMS: Record<SignatureFailure, string> = {
   missing: `The ${SIGNATURE_HEADER} header is missing`,

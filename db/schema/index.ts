@@ -1,5 +1,6 @@
 export * from "./alerts";
 export * from "./bounces";
+export * from "./commerce";
 export * from "./dmarc";
 export * from "./inbound";
 export * from "./mail";

@@ -111,7 +111,24 @@ export const appConfigSchema = z.object({
   ALERT_WEBHOOK_FORMAT: z.enum(["slack", "generic"]).default("generic"),
   ALERT_EMAIL_TO: optionalString,
 
+  // Commerce (Stripe).
+  STRIPE_SECRET_KEY: optionalString,
+  STRIPE_WEBHOOK_SECRET: optionalString,
+  /** Signs the links customers use to see their orders and answer questions (HMAC-SHA256). */
+  CUSTOMER_LINK_SECRET: optionalString,
+  /** Signs admin API sessions (JWT HS256). */
+  ADMIN_JWT_SECRET: optionalString,
+  CUSTOMER_LINK_TTL_DAYS: positiveInt(30),
+  /** How long a Stripe Checkout Session (and a discount reserved by it) stays open: 30 min–24 h. */
+  CHECKOUT_SESSION_TTL_MINUTES: z.coerce.number().int().min(30).max(1440).default(60),
+  /** Surcharges in basis points (1% = 100) on card and Klarna; ACH carries none by default. */
+  SURCHARGE_CARD_BPS: z.coerce.number().int().min(0).max(1000).default(300),
+  SURCHARGE_KLARNA_BPS: z.coerce.number().int().min(0).max(1500).default(600),
+  SURCHARGE_ACH_BPS: z.coerce.number().int().min(0).max(1000).default(0),
+
   // Development-only switches. Each names a stand-in for something real.
+  /** The local Stripe stand-in (scripts/lib/fake-stripe) instead of api.stripe.com. */
+  STRIPE_API_BASE: optionalString,
   NEON_WS_PROXY: optionalString,
   DEV_SMTP_SINK: flag,
   DEV_PAYMENT_SIMULATOR: flag,
@@ -123,7 +140,15 @@ export type AppConfig = z.infer<typeof appConfigSchema>;
 /** Keys of the schema, in order: the local stack uses them to pass overrides through. */
 export const APP_CONFIG_KEYS = Object.keys(appConfigSchema.shape) as (keyof AppConfig)[];
 
-const SECRET_KEYS = ["DATABASE_URL", "ADMIN_TOKEN", "SMTP_PASSWORD"] as const;
+const SECRET_KEYS = [
+  "DATABASE_URL",
+  "ADMIN_TOKEN",
+  "SMTP_PASSWORD",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "CUSTOMER_LINK_SECRET",
+  "ADMIN_JWT_SECRET",
+] as const;
 /** Secrets that may be absent (their feature is then off) but never a placeholder. */
 const OPTIONAL_SECRET_KEYS = ["MTA_LOG_HMAC_SECRET", "TELEGRAM_BOT_TOKEN"] as const;
 
@@ -133,6 +158,7 @@ const DEV_ONLY: { key: keyof AppConfig; what: string }[] = [
   { key: "DEV_SMTP_SINK", what: "the SMTP sink" },
   { key: "DEV_FIXTURE_PORTALS", what: "fixture agency portals" },
   { key: "NEON_WS_PROXY", what: "the local Postgres WebSocket proxy" },
+  { key: "STRIPE_API_BASE", what: "the local Stripe stand-in" },
 ];
 
 // Values people leave in place of a real secret or setting. Matched case-insensitively
@@ -205,6 +231,14 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
   }
   if (config.MTA_LOG_HMAC_SECRET !== undefined && config.MTA_LOG_HMAC_SECRET.length < 32) {
     problems.push("config MTA_LOG_HMAC_SECRET: shorter than 32 characters");
+  }
+  for (const key of ["CUSTOMER_LINK_SECRET", "ADMIN_JWT_SECRET"] as const) {
+    const value = config[key];
+    if (value !== undefined && value.length < 32) problems.push(`config ${key}: shorter than 32 characters`);
+  }
+  // A test-mode key in production takes no money; a live key anywhere else can.
+  if (config.STRIPE_SECRET_KEY !== undefined && !/^(sk|rk)_live_/.test(config.STRIPE_SECRET_KEY)) {
+    problems.push("config STRIPE_SECRET_KEY: not a live key (sk_live_… or rk_live_…)");
   }
   if (config.ADMIN_TOKEN !== undefined && config.ADMIN_TOKEN.length < 32) {
     problems.push("config ADMIN_TOKEN: shorter than 32 characters");

@@ -19,6 +19,10 @@ const goodProduction: Record<string, string> = {
   SMTP_PORT: "587",
   SMTP_SECURITY: "starttls",
   SMTP_USER: "acme",
+  STRIPE_SECRET_KEY: "sk_live_51Nq8ZpK2vW3xY4z5A6b7C8d9E0f",
+  STRIPE_WEBHOOK_SECRET: "whsec_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+  CUSTOMER_LINK_SECRET: "c1f0a9b8e7d6c5b4a3928170f6e5d4c3b2a19081",
+  ADMIN_JWT_SECRET: "7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b",
 };
 
 async function fetchWith(overrides: Record<string, string | undefined>, path = "/health") {
@@ -45,6 +49,9 @@ describe("the production guard", () => {
     ["the SMTP sink", { DEV_SMTP_SINK: "1" }, "DEV_SMTP_SINK: the SMTP sink is development-only"],
     ["fixture portals", { DEV_FIXTURE_PORTALS: "on" }, "DEV_FIXTURE_PORTALS: fixture agency portals is development-only"],
     ["the local Postgres proxy", { NEON_WS_PROXY: "127.0.0.1:5480/v1" }, "NEON_WS_PROXY"],
+    ["the local Stripe stand-in", { STRIPE_API_BASE: "http://127.0.0.1:12111" }, "STRIPE_API_BASE: the local Stripe stand-in"],
+    ["a Stripe test key", { STRIPE_SECRET_KEY: "sk_test_51Nq8ZpK2vW3xY4z5A6b7C8d9E0f" }, "STRIPE_SECRET_KEY: not a live key"],
+    ["a missing webhook secret", { STRIPE_WEBHOOK_SECRET: undefined }, "STRIPE_WEBHOOK_SECRET: required in production"],
     ["plaintext SMTP", { SMTP_SECURITY: "none" }, "SMTP_SECURITY: plaintext SMTP is development-only"],
     ["a documentation domain", { MAIL_SENDING_DOMAIN: "send.docket.example.com" }, "MAIL_SENDING_DOMAIN: still points at a placeholder"],
   ])("refuses every route with 503 and logs one line for %s", async (_what, overrides, logged) => {

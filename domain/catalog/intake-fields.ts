@@ -13,7 +13,8 @@ import { z } from "zod";
 // ---------------------------------------------------------------------------------------------
 // Identifiers
 
-const toTrimmedString = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? String(v) : typeof v === "string" ? v.trim() : v);
+const toTrimmedString = (v: unknown) =>
+  typeof v === "number" && Number.isFinite(v) ? String(v) : typeof v === "string" ? v.trim() : v;
 
 /** USDOT number: FMCSA assigns 1–8 digit numbers, never with a leading zero. */
 export const USDOT_NUMBER_PATTERN = /^[1-9]\d{0,7}$/;
@@ -33,7 +34,10 @@ export const usdotNumber = () =>
 /** FMCSA operating-authority docket: MC, FF or MX followed by up to 8 digits. */
 export const mcNumber = () =>
   z
-    .preprocess(toTrimmedString, z.string().regex(/^(?:MC|FF|MX)-?\d{1,8}$/i, "an MC/FF/MX docket number such as MC-123456"))
+    .preprocess(
+      toTrimmedString,
+      z.string().regex(/^(?:MC|FF|MX)-?\d{1,8}$/i, "an MC/FF/MX docket number such as MC-123456"),
+    )
     .transform((v) => v.toUpperCase().replace(/^(MC|FF|MX)-?/, "$1-"))
     .describe("MC docket number");
 
@@ -80,7 +84,9 @@ export const frn = () =>
 
 /** USAC Form 499 Filer ID: 6 digits (47 CFR 54.711). */
 export const filer499Id = () =>
-  z.preprocess(toTrimmedString, z.string().regex(/^\d{6}$/, "a 499 Filer ID is 6 digits")).describe("Form 499 Filer ID");
+  z
+    .preprocess(toTrimmedString, z.string().regex(/^\d{6}$/, "a 499 Filer ID is 6 digits"))
+    .describe("Form 499 Filer ID");
 
 /** Federal Employer Identification Number, stored as NN-NNNNNNN. */
 export const fein = () =>
@@ -92,7 +98,10 @@ export const fein = () =>
 /** Vehicle Identification Number: 17 characters, no I, O or Q (49 CFR 565.15). */
 export const vin = () =>
   z
-    .preprocess(toTrimmedString, z.string().regex(/^[A-HJ-NPR-Z0-9]{17}$/i, "a VIN is 17 letters and digits (no I, O or Q)"))
+    .preprocess(
+      toTrimmedString,
+      z.string().regex(/^[A-HJ-NPR-Z0-9]{17}$/i, "a VIN is 17 letters and digits (no I, O or Q)"),
+    )
     .transform((v) => v.toUpperCase())
     .describe("VIN");
 
@@ -101,16 +110,70 @@ export const vin = () =>
 
 /** USPS codes of the 50 states and DC: the jurisdictions our filings are made in. */
 export const US_STATES = [
-  "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
-  "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
-  "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY",
+  "AL",
+  "AK",
+  "AZ",
+  "AR",
+  "CA",
+  "CO",
+  "CT",
+  "DE",
+  "DC",
+  "FL",
+  "GA",
+  "HI",
+  "ID",
+  "IL",
+  "IN",
+  "IA",
+  "KS",
+  "KY",
+  "LA",
+  "ME",
+  "MD",
+  "MA",
+  "MI",
+  "MN",
+  "MS",
+  "MO",
+  "MT",
+  "NE",
+  "NV",
+  "NH",
+  "NJ",
+  "NM",
+  "NY",
+  "NC",
+  "ND",
+  "OH",
+  "OK",
+  "OR",
+  "PA",
+  "RI",
+  "SC",
+  "SD",
+  "TN",
+  "TX",
+  "UT",
+  "VT",
+  "VA",
+  "WA",
+  "WV",
+  "WI",
+  "WY",
 ] as const;
 export type UsState = (typeof US_STATES)[number];
 
 export const usState = (label = "State") =>
-  z.preprocess((v) => (typeof v === "string" ? v.trim().toUpperCase() : v), z.enum(US_STATES, { error: "a two-letter US state code" })).describe(label);
+  z
+    .preprocess(
+      (v) => (typeof v === "string" ? v.trim().toUpperCase() : v),
+      z.enum(US_STATES, { error: "a two-letter US state code" }),
+    )
+    .describe(label);
 
-export const text = (label: string, max = 200) => z.string().trim().min(1, `${label} is required`).max(max).describe(label);
+export const text = (label: string, max = 200) =>
+  z.string().trim().min(1, `${label} is required`).max(max).describe(label);
 
 export const legalName = () => text("Legal name", 200);
 
@@ -125,7 +188,9 @@ export const address = (label = "Address") =>
       street: text("Street", 200),
       city: text("City", 100),
       state: usState(),
-      zip: z.preprocess(toTrimmedString, z.string().regex(/^\d{5}(?:-\d{4})?$/, "a ZIP code (12345 or 12345-6789)")).describe("ZIP code"),
+      zip: z
+        .preprocess(toTrimmedString, z.string().regex(/^\d{5}(?:-\d{4})?$/, "a ZIP code (12345 or 12345-6789)"))
+        .describe("ZIP code"),
     })
     .describe(label);
 
@@ -145,14 +210,41 @@ export const officer = (label = "Signing officer") =>
 const toNumber = (v: unknown) => (typeof v === "string" && v.trim() !== "" ? Number(v.trim().replace(/,/g, "")) : v);
 
 export const count = (label: string, max = 1_000_000) =>
-  z.preprocess(toNumber, z.number({ error: `${label} must be a whole number` }).int().min(0).max(max)).describe(label);
+  z
+    .preprocess(
+      toNumber,
+      z
+        .number({ error: `${label} must be a whole number` })
+        .int()
+        .min(0)
+        .max(max),
+    )
+    .describe(label);
 
 /** Whole dollars as entered on a revenue form (499-A lines are reported in whole dollars). */
 export const wholeDollars = (label: string) =>
-  z.preprocess(toNumber, z.number({ error: `${label} must be an amount in whole dollars` }).int().min(0).max(1e12)).describe(label);
+  z
+    .preprocess(
+      toNumber,
+      z
+        .number({ error: `${label} must be an amount in whole dollars` })
+        .int()
+        .min(0)
+        .max(1e12),
+    )
+    .describe(label);
 
 export const year = (label: string, min = 2000, max = 2100) =>
-  z.preprocess(toNumber, z.number({ error: `${label} must be a year` }).int().min(min).max(max)).describe(label);
+  z
+    .preprocess(
+      toNumber,
+      z
+        .number({ error: `${label} must be a year` })
+        .int()
+        .min(min)
+        .max(max),
+    )
+    .describe(label);
 
 export const isoDate = (label: string) => z.iso.date({ error: `${label} must be a date (YYYY-MM-DD)` }).describe(label);
 
@@ -160,26 +252,28 @@ export const choice = <const T extends readonly [string, ...string[]]>(label: st
   z.enum(values, { error: `${label}: one of ${values.join(", ")}` }).describe(label);
 
 export const yesNo = (label: string) =>
-  z.preprocess((v) => (v === "yes" || v === "true" ? true : v === "no" || v === "false" ? false : v), z.boolean()).describe(label);
+  z
+    .preprocess((v) => (v === "yes" || v === "true" ? true : v === "no" || v === "false" ? false : v), z.boolean())
+    .describe(label);
 
 // ---------------------------------------------------------------------------------------------
 // Declaring a service's intake
 
 /**
- * A service's intake: the field shape (a plain object schema, so the wizard can save partial
- * answers with `fields.partial()`, which zod refuses on refined objects) and the complete
- * schema with the cross-field rules the filing needs.
+ * A service's intake: the complete schema with the cross-field rules the filing needs
+ * (`intakeSchema`), and the plain field shape (`intakeFields`) so the wizard can save partial
+ * answers with `intakeFields.partial()`, which zod refuses on refined objects.
  */
 export interface IntakeDefinition<Shape extends z.ZodRawShape = z.ZodRawShape> {
-  fields: z.ZodObject<Shape>;
-  schema: z.ZodType<z.output<z.ZodObject<Shape>>, unknown>;
+  intakeSchema: z.ZodType<z.output<z.ZodObject<Shape>>, unknown>;
+  intakeFields: z.ZodObject<Shape>;
 }
 
 export function defineIntake<Shape extends z.ZodRawShape>(
   shape: Shape,
   refine?: (value: z.output<z.ZodObject<Shape>>, ctx: z.RefinementCtx) => void,
 ): IntakeDefinition<Shape> {
-  const fields = z.object(shape);
-  const schema = refine ? fields.superRefine(refine) : fields;
-  return { fields, schema: schema as z.ZodType<z.output<z.ZodObject<Shape>>, unknown> };
+  const intakeFields = z.object(shape);
+  const intakeSchema = refine ? intakeFields.superRefine(refine) : intakeFields;
+  return { intakeSchema: intakeSchema as z.ZodType<z.output<z.ZodObject<Shape>>, unknown>, intakeFields };
 }

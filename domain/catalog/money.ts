@@ -13,8 +13,10 @@ export const BPS_PER_WHOLE = 10_000;
 /** round_half_up(amount × numerator / denominator) for non-negative integers. */
 export function mulDivHalfUp(amount: number, numerator: number, denominator: number): number {
   assertCents(amount, "amount");
-  if (!Number.isSafeInteger(numerator) || numerator < 0) throw new RangeError(`numerator must be a non-negative integer, got ${numerator}`);
-  if (!Number.isSafeInteger(denominator) || denominator <= 0) throw new RangeError(`denominator must be a positive integer, got ${denominator}`);
+  if (!Number.isSafeInteger(numerator) || numerator < 0)
+    throw new RangeError(`numerator must be a non-negative integer, got ${numerator}`);
+  if (!Number.isSafeInteger(denominator) || denominator <= 0)
+    throw new RangeError(`denominator must be a positive integer, got ${denominator}`);
   const product = BigInt(amount) * BigInt(numerator);
   const d = BigInt(denominator);
   // floor((2·p + d) / 2d) = floor(p/d + 1/2): half-up.
@@ -27,7 +29,8 @@ export function applyBps(amountCents: number, bps: number): number {
 }
 
 export function assertCents(value: number, what = "cents"): void {
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative integer number of cents, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${what} must be a non-negative integer number of cents, got ${value}`);
 }
 
 /** "$1,163" for whole dollars, "$2.37" otherwise; for display, never for arithmetic. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { AppConfig } from "../config/app-config";
 
 /**
  * How a customer may pay, and what each way costs them on top of the price.
@@ -6,8 +7,8 @@ import { z } from "zod";
  * Our three methods map one-to-one onto Stripe Checkout `payment_method_types`; the old system
  * also took PayPal and crypto, which Docket does not (seeds: architecture.md, "Payment Gateway
  * Architecture"). Surcharge rates are data with defaults from that table and the commerce issue
- * (ACH 0%, card 3%, Klarna 6%), overridable by configuration: pricing functions always take the
- * rates as an argument and never read these defaults themselves.
+ * (ACH 0%, card 3%, Klarna 6%), overridden by configuration (`surchargeRatesFromConfig`):
+ * pricing functions always take the rates as an argument and never read these defaults.
  */
 
 export const PAYMENT_METHODS = ["card", "ach", "klarna"] as const;
@@ -44,14 +45,18 @@ export type SurchargeRates = Readonly<Record<PaymentMethod, number>>;
 
 /**
  * Defaults: ACH 0% (Stripe's ACH fee, 0.8% capped, is absorbed), card 3%, Klarna 6% (seeds:
- * the government-fee commit and architecture.md's gateway table; the commerce issue, item 6).
- * 3% is also the most a card network lets a US merchant surcharge a credit card (Visa/Mastercard
- * surcharging rules), so configuration may lower the card rate but should not raise it.
+ * the government-fee commit and architecture.md's gateway table; the commerce issue, item 6),
+ * the same defaults as domain/config's SURCHARGE_*_BPS. 3% is also the most card-network rules
+ * let a US merchant surcharge a credit card, so configuration may lower the card rate but should
+ * not raise it.
  */
 export const DEFAULT_SURCHARGE_RATES_BPS: SurchargeRates = Object.freeze({ ach: 0, card: 300, klarna: 600 });
 
-/** Highest rate configuration may set for any method: 10%. A typo like 3000 must not bill 30%. */
-export const MAX_SURCHARGE_BPS = 1_000;
+/**
+ * Highest rate pricing accepts for any method: 15%, the ceiling domain/config allows for Klarna
+ * (SURCHARGE_KLARNA_BPS). A rate above it is a configuration bug, and pricing refuses to bill it.
+ */
+export const MAX_SURCHARGE_BPS = 1_500;
 
 const rateSchema = z.number().int().min(0).max(MAX_SURCHARGE_BPS);
 
@@ -63,8 +68,11 @@ export const surchargeOverridesSchema = z.strictObject({
 
 export type SurchargeOverrides = z.infer<typeof surchargeOverridesSchema>;
 
-/** The defaults with configured overrides applied. Throws on an invalid override. */
-export function resolveSurchargeRates(overrides: SurchargeOverrides = {}, defaults: SurchargeRates = DEFAULT_SURCHARGE_RATES_BPS): SurchargeRates {
+/** The defaults with overrides applied. Throws on an invalid override. */
+export function resolveSurchargeRates(
+  overrides: SurchargeOverrides = {},
+  defaults: SurchargeRates = DEFAULT_SURCHARGE_RATES_BPS,
+): SurchargeRates {
   const parsed = surchargeOverridesSchema.parse(overrides);
   return Object.freeze({
     card: parsed.card ?? defaults.card,
@@ -73,28 +81,15 @@ export function resolveSurchargeRates(overrides: SurchargeOverrides = {}, defaul
   });
 }
 
-/**
- * Parse a configuration value such as `{"card":250,"klarna":600}` (basis points, JSON, like the
- * other structured settings). Empty or absent: the defaults.
- */
-export function parseSurchargeRates(
-  text: string | undefined,
-): { ok: true; rates: SurchargeRates } | { ok: false; problem: string } {
-  if (text === undefined || text.trim() === "") return { ok: true, rates: DEFAULT_SURCHARGE_RATES_BPS };
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return { ok: false, problem: 'surcharge rates must be JSON, e.g. {"card":300,"klarna":600,"ach":0}' };
-  }
-  const parsed = surchargeOverridesSchema.safeParse(raw);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      problem: `surcharge rates: ${parsed.error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ")} (basis points, 0–${MAX_SURCHARGE_BPS})`,
-    };
-  }
-  return { ok: true, rates: resolveSurchargeRates(parsed.data) };
+/** The configured rates (SURCHARGE_CARD_BPS, SURCHARGE_KLARNA_BPS, SURCHARGE_ACH_BPS). */
+export function surchargeRatesFromConfig(
+  config: Pick<AppConfig, "SURCHARGE_CARD_BPS" | "SURCHARGE_KLARNA_BPS" | "SURCHARGE_ACH_BPS">,
+): SurchargeRates {
+  return resolveSurchargeRates({
+    card: config.SURCHARGE_CARD_BPS,
+    klarna: config.SURCHARGE_KLARNA_BPS,
+    ach: config.SURCHARGE_ACH_BPS,
+  });
 }
 
 /** "3%", "0%", "2.5%": a rate for display next to a method. */

@@ -22,8 +22,7 @@ export type BillingInterval = (typeof BILLING_INTERVALS)[number];
  */
 export type SurchargePolicy =
   /** The customer pays the configured rate for the method, on the price after any discount. */
-  | { kind: "pass_through" }
-  | { kind: "absorbed"; reason: string };
+  { kind: "pass_through" } | { kind: "absorbed"; reason: string };
 
 /** How the agency's own fee (collected at cost, as a child order) is known. */
 export type GovernmentFee =
@@ -110,8 +109,18 @@ export type NextDue =
   /** 49 CFR 390.19(b): every 24 months, the month and year parity set by the USDOT number. */
   | { kind: "mcs150_biennial"; usdotField: string }
   | { kind: "every"; months: number }
-  /** A fixed yearly deadline (month 1–12, day). */
-  | { kind: "annual_deadline"; month: number; day: number; basis: string };
+  /**
+   * A yearly deadline (month 1–12, day). With `period`, the due year is the intake's period
+   * year plus an offset (a CPNI certificate for 2026 is filed by March 1, 2027, so the next is
+   * due March 1, 2028); without, the first deadline at least 60 days after completion.
+   */
+  | {
+      kind: "annual_deadline";
+      month: number;
+      day: number;
+      basis: string;
+      period?: { field: string; yearOffset: number };
+    };
 
 export interface ServiceDefinition {
   slug: string;
@@ -123,7 +132,9 @@ export interface ServiceDefinition {
   allowedMethods: readonly PaymentMethod[];
   surchargePolicy: SurchargePolicy;
   governmentFee: GovernmentFee;
-  intake: IntakeDefinition;
+  /** What the filing needs: the complete zod schema; `intakeFields` is its plain shape. */
+  intakeSchema: IntakeDefinition["intakeSchema"];
+  intakeFields: IntakeDefinition["intakeFields"];
   fulfillment: Fulfillment;
   /** Filed by a person; enriched before intake is asked and never "ready" with half its data. */
   adminAssisted: boolean;
@@ -138,7 +149,10 @@ export interface ServiceDefinition {
 }
 
 /** True when the condition holds for this (possibly partial) intake. */
-export function conditionHolds(condition: IntakeCondition | undefined, intake: Readonly<Record<string, unknown>>): boolean {
+export function conditionHolds(
+  condition: IntakeCondition | undefined,
+  intake: Readonly<Record<string, unknown>>,
+): boolean {
   if (!condition) return true;
   const value = fieldValue(intake, condition.field);
   if (condition.equals !== undefined && value !== condition.equals) return false;

@@ -147,7 +147,7 @@ export function htmlToPlainText(html: string): string {
       { selector: "a", options: { linkBrackets: ["(", ")"], hideLinkHrefIfSameAsText: true } },
       // Tracking pixels and decorative images have nothing to say in text.
       { selector: "img", format: "skip" },
-      // Cells side by side, not run together ("Fee$99"); layout tables nest into one column.
+      // Cells side by side, not run together ("Fee$12"); layout tables nest into one column.
       { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false, maxColumnWidth: 78 } },
       ...(["h1", "h2", "h3", "h4", "h5", "h6"] as const).map((selector) => ({ selector, options: { uppercase: false } })),
     ],

@@ -8,8 +8,12 @@ import type { AppConfig } from "../../domain/config/app-config";
  * setting, so the real API is the only one a deployed Worker can talk to.
  */
 
-/** The API version the platform is written against (Stripe pins webhooks to the account's). */
-export const STRIPE_API_VERSION = "2025-03-31.basil" as const;
+/**
+ * The API version is the one the SDK is built for (stripe v23: 2026-10-28): request and response
+ * shapes then match the SDK's types. Webhook payloads follow the endpoint's configured version,
+ * so the endpoint must be created with the same one (docs/runbook.md).
+ */
+export const STRIPE_API_VERSION = Stripe.API_VERSION;
 
 export class StripeNotConfiguredError extends Error {
   constructor() {
@@ -22,7 +26,6 @@ export function createStripe(config: Pick<AppConfig, "STRIPE_SECRET_KEY" | "STRI
   if (!config.STRIPE_SECRET_KEY) throw new StripeNotConfiguredError();
   const base = config.STRIPE_API_BASE ? new URL(config.STRIPE_API_BASE) : undefined;
   return new Stripe(config.STRIPE_SECRET_KEY, {
-    apiVersion: STRIPE_API_VERSION as Stripe.LatestApiVersion,
     httpClient: Stripe.createFetchHttpClient(),
     maxNetworkRetries: 2,
     timeout: 15_000,

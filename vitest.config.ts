@@ -24,6 +24,7 @@ export default defineConfig({
             const pg = inject("pg");
             const smtp = inject("smtp");
             const capture = inject("capture");
+            const stripe = inject("stripe");
             return {
               wrangler: { configPath: "./wrangler.toml" },
               miniflare: {
@@ -54,7 +55,16 @@ export default defineConfig({
                   ALERT_EMAIL_TO: "alerts@docket.test",
                   TEST_PG_ADMIN_URL: pg.adminUrl,
                   MTA_LOG_HMAC_SECRET: "test-mta-log-secret-0123456789abcdef",
-                  MTA_INSTANCE_IPS: JSON.stringify({ "postfix-out01": "203.0.113.10", "postfix-out02": "203.0.113.11" }),
+                  STRIPE_SECRET_KEY: stripe.secretKey,
+                  STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
+                  STRIPE_API_BASE: stripe.url,
+                  DEV_PAYMENT_SIMULATOR: "true",
+                  ADMIN_JWT_SECRET: "test-admin-jwt-secret-0123456789abcdef",
+                  CUSTOMER_LINK_SECRET: "test-customer-link-secret-0123456789ab",
+                  MTA_INSTANCE_IPS: JSON.stringify({
+                    "postfix-out01": "203.0.113.10",
+                    "postfix-out02": "203.0.113.11",
+                  }),
                 },
               },
             };

@@ -5,10 +5,7 @@ import { discountRedemptions, discounts } from "./schema";
 export type DiscountRow = typeof discounts.$inferSelect;
 
 export async function findDiscount(db: Db, code: string): Promise<DiscountRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(discounts)
-    .where(eq(discounts.code, code.trim().toUpperCase()));
+  const [row] = await db.select().from(discounts).where(eq(discounts.code, code.trim().toUpperCase()));
   return row;
 }
 
@@ -62,7 +59,12 @@ export async function redeemDiscount(tx: Db, checkoutId: number): Promise<boolea
   const [redeemed] = await tx
     .update(discountRedemptions)
     .set({ status: "redeemed", redeemedAt: sql`now()` })
-    .where(and(eq(discountRedemptions.checkoutId, checkoutId), inArray(discountRedemptions.status, ["reserved", "released"])))
+    .where(
+      and(
+        eq(discountRedemptions.checkoutId, checkoutId),
+        inArray(discountRedemptions.status, ["reserved", "released"]),
+      ),
+    )
     .returning({ discountId: discountRedemptions.discountId });
   if (!redeemed) return false;
   await tx
@@ -71,4 +73,3 @@ export async function redeemDiscount(tx: Db, checkoutId: number): Promise<boolea
     .where(eq(discounts.id, redeemed.discountId));
   return true;
 }
-

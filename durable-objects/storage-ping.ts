@@ -12,7 +12,9 @@ export interface PingResult {
  */
 export function storagePing(ctx: DurableObjectState, object: string): PingResult {
   const sql = ctx.storage.sql;
-  sql.exec("create table if not exists health_pings (id integer primary key check (id = 1), pings integer not null, last_at text not null)");
+  sql.exec(
+    "create table if not exists health_pings (id integer primary key check (id = 1), pings integer not null, last_at text not null)",
+  );
   sql.exec(
     "insert into health_pings (id, pings, last_at) values (1, 1, ?) on conflict (id) do update set pings = pings + 1, last_at = excluded.last_at",
     new Date().toISOString(),

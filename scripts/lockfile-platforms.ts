@@ -4,7 +4,10 @@
 // entry copies os/cpu from the package's name (darwin, linux, windows/win32; x64, arm64).
 import { readFileSync, writeFileSync } from "node:fs";
 
-type LockPackage = { version?: string; dev?: boolean; optionalDependencies?: Record<string, string> } & Record<string, unknown>;
+type LockPackage = { version?: string; dev?: boolean; optionalDependencies?: Record<string, string> } & Record<
+  string,
+  unknown
+>;
 const path = new URL("../package-lock.json", import.meta.url);
 const lock = JSON.parse(readFileSync(path, "utf8")) as { packages: Record<string, LockPackage> };
 
@@ -13,7 +16,13 @@ for (const [owner, pkg] of Object.entries(lock.packages)) {
   for (const [dep, version] of Object.entries(pkg.optionalDependencies ?? {})) {
     const key = `node_modules/${dep}`;
     if (lock.packages[key] || lock.packages[`${owner}/${key}`]) continue;
-    const os = /darwin/.test(dep) ? "darwin" : /win(32|dows)/.test(dep) ? "win32" : /linux/.test(dep) ? "linux" : undefined;
+    const os = /darwin/.test(dep)
+      ? "darwin"
+      : /win(32|dows)/.test(dep)
+        ? "win32"
+        : /linux/.test(dep)
+          ? "linux"
+          : undefined;
     const cpu = /arm64/.test(dep) ? "arm64" : /(x64|-64)$/.test(dep) ? "x64" : undefined;
     lock.packages[key] = {
       version,
@@ -28,4 +37,6 @@ for (const [owner, pkg] of Object.entries(lock.packages)) {
 const [root, ...rest] = Object.entries(lock.packages);
 lock.packages = Object.fromEntries([root!, ...rest.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 writeFileSync(path, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(added.length === 0 ? "lockfile: every optional dependency has an entry" : `lockfile: added ${added.join(", ")}`);
+console.log(
+  added.length === 0 ? "lockfile: every optional dependency has an entry" : `lockfile: added ${added.join(", ")}`,
+);

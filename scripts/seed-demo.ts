@@ -10,7 +10,12 @@ try {
   const report = await seedDemoData(url);
   const where = `${new URL(url).host}${new URL(url).pathname}`;
   if (DEMO_DATA.length === 0) console.log(`db:seed: no demo data defined yet; nothing written to ${where}`);
-  else console.log(`db:seed: ${report.total} rows upserted into ${where} (${Object.entries(report.tables).map(([t, n]) => `${t} ${n}`).join(", ")})`);
+  else
+    console.log(
+      `db:seed: ${report.total} rows upserted into ${where} (${Object.entries(report.tables)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(", ")})`,
+    );
 } catch (error) {
   console.error(`db:seed: ${error instanceof Error ? error.message : String(error)}`);
   process.exit(1);

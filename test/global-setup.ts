@@ -7,10 +7,11 @@ import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
 import { dropEmbeddedPostgresExitHook } from "../scripts/lib/embedded-postgres-signals";
 import { freePort } from "../scripts/lib/free-port";
 import { startHttpCapture } from "../scripts/lib/http-capture";
+import { startFakeStripe } from "../scripts/lib/fake-stripe/server";
 import { applyMigrations } from "../scripts/lib/migrations";
 import { startSmtpSink, startTestSinks } from "../scripts/lib/smtp-sink";
 import { startWsProxy } from "../scripts/lib/ws-proxy";
-import { SMTP_TEST_AUTH, TEMPLATE_DATABASE, TEST_DATABASE } from "./support/test-stack";
+import { SMTP_TEST_AUTH, STRIPE_TEST, TEMPLATE_DATABASE, TEST_DATABASE } from "./support/test-stack";
 
 /**
  * Once per `npm test` run (in Node): a real Postgres (embedded, throwaway data directory), the
@@ -34,6 +35,15 @@ export default async function setup(project: TestProject) {
   const smtpVariants = await startTestSinks({ auth: SMTP_TEST_AUTH });
   // Third-party HTTP endpoints (the Telegram Bot API, alert webhooks) replaced at their boundary.
   const capture = await startHttpCapture({ port: await freePort() });
+  // Stripe's API, replaced at its HTTP boundary: the Worker's SDK talks to it (STRIPE_API_BASE).
+  // No webhook URL: the Worker under test listens on no port; tests take signed events from
+  // POST {url}/__sim/events/:id/signed and post them to the Worker themselves.
+  const stripe = await startFakeStripe({
+    port: await freePort(),
+    apiKey: STRIPE_TEST.secretKey,
+    webhookSecret: STRIPE_TEST.webhookSecret,
+    webhookRetry: { maxAttempts: 3, baseDelayMs: 50 },
+  });
 
   // Lets workerd tests stop and restart the real Postgres (health must turn red, then green).
   const control = createServer((req, res) => {
@@ -65,12 +75,14 @@ export default async function setup(project: TestProject) {
   project.provide("smtpImplicitTls", smtpVariants.provided.smtpImplicitTls);
   project.provide("smtpHostile", smtpVariants.provided.smtpHostile);
   project.provide("capture", { url: capture.url });
+  project.provide("stripe", { url: stripe.url, ...STRIPE_TEST });
 
   return async () => {
     // workerd keeps HTTP connections alive; close them or close() waits for their timeout.
     control.closeAllConnections();
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await capture.close();
+    await stripe.close();
     await smtpVariants.close();
     await smtp.close();
     await proxy.close();

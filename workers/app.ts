@@ -7,8 +7,15 @@ import { configResult } from "./env";
 import { ApiError, errorBody } from "./http-errors";
 import { requestId } from "./request-id";
 import { adminRoutes } from "./routes/admin";
+import { checkoutRoutes } from "./routes/checkout";
+import { customerOrdersPageRoutes } from "./routes/customer-orders-page";
+import { adminApiRoutes } from "./routes/admin-api";
+import { adminGovernmentFeeRoutes } from "./routes/admin-government-fee";
+import { customerApiRoutes } from "./routes/customer-api";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
+import { orderPageRoutes } from "./routes/order-pages";
+import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
 
 /**
  * Builds the HTTP app: request id, production guard, body limit, routes, JSON errors.
@@ -66,6 +73,13 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
   app.route("/", healthRoutes);
   app.route("/admin", adminRoutes);
   app.route("/ingest", ingestRoutes);
+  app.route("/webhooks", stripeWebhookRoutes);
+  app.route("/api/admin", adminGovernmentFeeRoutes); // before adminApiRoutes: its use("*") would answer first
+  app.route("/api/admin", adminApiRoutes);
+  app.route("/order", orderPageRoutes);
+  app.route("/api/customer", customerApiRoutes);
+  app.route("/api/checkout", checkoutRoutes);
+  app.route("/orders", customerOrdersPageRoutes);
   extend?.(app);
 
   app.notFound((c) =>

@@ -19,9 +19,7 @@ export class ApiError extends Error {
 }
 
 export function errorBody(code: string, message: string, requestId: string, details?: unknown) {
-  return details === undefined
-    ? { error: code, message, requestId }
-    : { error: code, message, details, requestId };
+  return details === undefined ? { error: code, message, requestId } : { error: code, message, details, requestId };
 }
 
 /**

@@ -1,3 +1,4 @@
+export * from "./admin-login-attempts";
 export * from "./alerts";
 export * from "./bounces";
 export * from "./commerce";

@@ -81,6 +81,8 @@ export const mailSends = pgTable(
     uniqueIndex("mail_sends_message_recipient").on(t.messageId, t.recipient),
     index("mail_sends_recipient").on(t.recipient),
     index("mail_sends_created_at").on(t.createdAt),
-    uniqueIndex("mail_sends_campaign_recipient").on(t.campaignId, t.recipient).where(sql`${t.campaignId} is not null`),
+    uniqueIndex("mail_sends_campaign_recipient")
+      .on(t.campaignId, t.recipient)
+      .where(sql`${t.campaignId} is not null`),
   ],
 );

@@ -16,7 +16,9 @@ export const cronRuns = pgTable(
     scheduledAt: timestamp("scheduled_at", { withTimezone: true }).notNull(),
     startedAt: timestamp("started_at", { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp("finished_at", { withTimezone: true }),
-    outcome: text("outcome", { enum: ["running", "succeeded", "failed"] }).notNull().default("running"),
+    outcome: text("outcome", { enum: ["running", "succeeded", "failed"] })
+      .notNull()
+      .default("running"),
     detail: jsonb("detail"),
     error: text("error"),
   },
@@ -42,7 +44,8 @@ export const deadLetters = pgTable(
   },
   (t) => [
     uniqueIndex("dead_letters_queue_message_id").on(t.queue, t.messageId),
-    index("dead_letters_open").on(t.firstSeenAt).where(sql`${t.resolvedAt} is null`),
+    index("dead_letters_open")
+      .on(t.firstSeenAt)
+      .where(sql`${t.resolvedAt} is null`),
   ],
 );
-

@@ -21,8 +21,7 @@ const flag = z
   .default("false")
   .transform((v) => v === "true" || v === "1" || v === "on" || v === "yes");
 
-const positiveInt = (fallback: number) =>
-  z.coerce.number().int().positive().default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
 const optionalString = z
   .string()
@@ -165,7 +164,8 @@ const DEV_ONLY: { key: keyof AppConfig; what: string }[] = [
 // against the whole value (or, for URLs and addresses, against the host).
 const PLACEHOLDER_WORDS =
   /^(change[-_ ]?me|change[-_ ]?this.*|changeit|placeholder|replace[-_ ]?me|todo|tbd|xxx+|secret|password|dummy|fake|test|dev|none|null|undefined|<.*>|\$\{.*\}|your[-_ ].*)$/i;
-const PLACEHOLDER_FRAGMENTS = /(change[-_ ]?this|change[-_ ]?me|placeholder|replace[-_ ]?me|your[-_]?(secret|token|password|key))/i;
+const PLACEHOLDER_FRAGMENTS =
+  /(change[-_ ]?this|change[-_ ]?me|placeholder|replace[-_ ]?me|your[-_]?(secret|token|password|key))/i;
 // RFC 2606 reserves these names for documentation: a production URL or address on them is
 // a setting nobody filled in.
 const RESERVED_HOST = /(^|\.)(example\.(com|net|org)|example|invalid|test|localhost)$/i;
@@ -185,9 +185,7 @@ function hostOf(value: string): string | undefined {
   }
 }
 
-export type ConfigResult =
-  | { ok: true; config: AppConfig }
-  | { ok: false; config?: AppConfig; problems: string[] };
+export type ConfigResult = { ok: true; config: AppConfig } | { ok: false; config?: AppConfig; problems: string[] };
 
 /**
  * Parses raw string configuration. In production it also lists every reason to refuse
@@ -205,9 +203,7 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
   if (!parsed.success) {
     return {
       ok: false,
-      problems: parsed.error.issues.map(
-        (i) => `config ${i.path.join(".") || "(root)"}: ${i.message}`,
-      ),
+      problems: parsed.error.issues.map((i) => `config ${i.path.join(".") || "(root)"}: ${i.message}`),
     };
   }
   const config = parsed.data;
@@ -249,7 +245,14 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
   if (config.SMTP_SECURITY === "none") {
     problems.push("config SMTP_SECURITY: plaintext SMTP is development-only; use starttls or tls");
   }
-  for (const key of ["PUBLIC_BASE_URL", "MAIL_FROM", "MAIL_SENDING_DOMAIN", "MAIL_REPLY_TO", "OPERATOR_EMAIL", "SMTP_HOST"] as const) {
+  for (const key of [
+    "PUBLIC_BASE_URL",
+    "MAIL_FROM",
+    "MAIL_SENDING_DOMAIN",
+    "MAIL_REPLY_TO",
+    "OPERATOR_EMAIL",
+    "SMTP_HOST",
+  ] as const) {
     const value = config[key];
     if (value === undefined) continue;
     const host = hostOf(value);

@@ -105,11 +105,15 @@ export async function composeMessage(input: ComposeInput, config: ComposeConfig)
   if (fromList.length !== 1) throw new ComposeError("invalid_address", "from", "exactly one From address is required");
   const from = fromList[0]!;
   const replyToInput = input.replyTo ?? config.MAIL_REPLY_TO;
-  const replyTo = replyToInput === undefined ? [] : mailboxes(replyToInput, input.replyTo === undefined ? "MAIL_REPLY_TO" : "replyTo");
+  const replyTo =
+    replyToInput === undefined
+      ? []
+      : mailboxes(replyToInput, input.replyTo === undefined ? "MAIL_REPLY_TO" : "replyTo");
 
   const envelopeFrom = input.envelopeFrom === undefined ? from.address : reversePath(input.envelopeFrom);
   const subject = headerText(input.subject, "subject");
-  const messageId = input.messageId === undefined ? generateMessageId(config.MAIL_SENDING_DOMAIN) : parseMessageId(input.messageId);
+  const messageId =
+    input.messageId === undefined ? generateMessageId(config.MAIL_SENDING_DOMAIN) : parseMessageId(input.messageId);
   const headers = extraHeaders(input.headers);
   const { text, html } = bodies(input);
   const attachments = (input.attachments ?? []).map(attachment);
@@ -149,7 +153,10 @@ export function htmlToPlainText(html: string): string {
       { selector: "img", format: "skip" },
       // Cells side by side, not run together ("Fee$12"); layout tables nest into one column.
       { selector: "table", format: "dataTable", options: { uppercaseHeaderCells: false, maxColumnWidth: 78 } },
-      ...(["h1", "h2", "h3", "h4", "h5", "h6"] as const).map((selector) => ({ selector, options: { uppercase: false } })),
+      ...(["h1", "h2", "h3", "h4", "h5", "h6"] as const).map((selector) => ({
+        selector,
+        options: { uppercase: false },
+      })),
     ],
   });
 }
@@ -203,7 +210,12 @@ function normaliseAddress(address: string, field: string, original: string = add
   const labels = domain.split(".");
   // RFC 5321 4.5.3.1.2: a domain is at most 255 octets; RFC 1035 labels are LDH, 63 at most.
   // A dotless or all-numeric top label is a host name or an IP address, not a mail domain.
-  if (domain.length > 253 || labels.length < 2 || !labels.every((l) => LDH_LABEL.test(l)) || /^[0-9]+$/.test(labels.at(-1)!)) {
+  if (
+    domain.length > 253 ||
+    labels.length < 2 ||
+    !labels.every((l) => LDH_LABEL.test(l)) ||
+    /^[0-9]+$/.test(labels.at(-1)!)
+  ) {
     throw invalid("has an invalid domain");
   }
   const normalised = `${local}@${domain}`;
@@ -305,7 +317,11 @@ function attachment(
 ): { filename: string; content: string; encoding?: "base64"; contentType?: string } {
   const field = `attachments[${index}]`;
   if (typeof item.filename !== "string" || item.filename.trim() === "" || item.filename.length > 255) {
-    throw new ComposeError("invalid_attachment", `${field}.filename`, "must be a non-empty name of at most 255 characters");
+    throw new ComposeError(
+      "invalid_attachment",
+      `${field}.filename`,
+      "must be a non-empty name of at most 255 characters",
+    );
   }
   rejectInjection(item.filename, `${field}.filename`);
   headerText(item.filename, `${field}.filename`);

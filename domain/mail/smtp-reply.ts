@@ -85,7 +85,10 @@ export function parseReply(input: string | readonly string[]): SmtpReply {
   return {
     code: first.code,
     enhancedCode,
-    text: texts.map((t) => t.trim()).filter((t) => t !== "").join(" "),
+    text: texts
+      .map((t) => t.trim())
+      .filter((t) => t !== "")
+      .join(" "),
     lines: parsed.map((line) => line.text),
   };
 }

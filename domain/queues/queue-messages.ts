@@ -23,7 +23,18 @@ export const inboundReceivedMessage = z.object({
   receivedAt: z.iso.datetime(),
 });
 
+/**
+ * POST /webhooks/stripe recorded a verified event in stripe_events; the fulfillment consumer
+ * applies it. Only the id travels: the payload is read back from the record, so a replayed or
+ * re-enqueued message can never carry something other than what was verified.
+ */
+export const stripeEventMessage = z.object({
+  type: z.literal("stripe.event"),
+  eventId: z.string().min(1).max(255),
+});
+
 export type HealthPingMessage = z.infer<typeof healthPingMessage>;
+export type StripeEventMessage = z.infer<typeof stripeEventMessage>;
 export type InboundReceivedMessage = z.infer<typeof inboundReceivedMessage>;
 
 export const QUEUE_NAMES = ["campaign-send", "fulfillment", "filings", "inbound-mail"] as const;

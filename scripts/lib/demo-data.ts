@@ -60,9 +60,10 @@ export async function upsertDemoRows(db: NodePgDatabase, set: DemoRows): Promise
       .map((name) => [name, sql.raw(`excluded.${pg.escapeIdentifier(columns[name]!.name)}`)]),
   );
   const insert = db.insert(set.table).values(set.rows as Insert<PgTable>[]);
-  const written = Object.keys(update).length === 0
-    ? await insert.onConflictDoNothing({ target }).returning()
-    : await insert.onConflictDoUpdate({ target, set: update }).returning();
+  const written =
+    Object.keys(update).length === 0
+      ? await insert.onConflictDoNothing({ target }).returning()
+      : await insert.onConflictDoUpdate({ target, set: update }).returning();
   return written.length;
 }
 

@@ -38,10 +38,13 @@ export async function startLocalPostgres(options: LocalPostgresOptions): Promise
   await mkdir(options.dataDir, { recursive: true });
   const asRoot = typeof process.getuid === "function" && process.getuid() === 0;
   const flags = [
-    "-c", "listen_addresses=127.0.0.1",
+    "-c",
+    "listen_addresses=127.0.0.1",
     // TCP only: a Unix socket directory would need to be writable by the postgres user.
-    "-c", "unix_socket_directories=",
-    "-c", "max_connections=200",
+    "-c",
+    "unix_socket_directories=",
+    "-c",
+    "max_connections=200",
   ];
   if (options.ephemeral) {
     flags.push("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off");

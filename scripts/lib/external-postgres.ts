@@ -8,7 +8,8 @@ import pg from "pg";
 /** Host and port of a postgres:// URL, for the proxy's target. */
 export function postgresTarget(url: string): { host: string; port: number } {
   const parsed = new URL(url);
-  if (!/^postgres(ql)?:$/.test(parsed.protocol)) throw new Error(`DATABASE_URL must be a postgres:// URL, got ${parsed.protocol}`);
+  if (!/^postgres(ql)?:$/.test(parsed.protocol))
+    throw new Error(`DATABASE_URL must be a postgres:// URL, got ${parsed.protocol}`);
   // URL keeps IPv6 hosts bracketed; net.connect wants them bare.
   return { host: parsed.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1", port: Number(parsed.port || 5432) };
 }
@@ -30,7 +31,9 @@ export async function ensureDatabaseAt(url: string): Promise<void> {
     await client.end().catch(() => {});
     // 3D000: invalid_catalog_name, the database does not exist (the server answered).
     if ((error as { code?: string }).code !== "3D000") {
-      throw new Error(`cannot connect to DATABASE_URL ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+      throw new Error(`cannot connect to DATABASE_URL ${redactUrl(url)}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
   const admin = new URL(url);

@@ -2,9 +2,11 @@ import { createWriteStream } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DEMO_DATA, seedDemoData, type SeedReport } from "./demo-data";
+import { DEV_ADMIN_EMAIL, ensureDevAdmin } from "./dev-admin";
 import { applyConfigOverrides, LOCAL_SMTP_USER, localDevConfig, writeEnvFile, type ConfigKey } from "./dev-vars";
 import { takeSignalsFromEmbeddedPostgres } from "./embedded-postgres-signals";
 import { redactUrl } from "./external-postgres";
+import { startFakeStripe } from "./fake-stripe/server";
 import { loadOrCreateLocalSecrets } from "./local-secrets";
 import { applyMigrations } from "./migrations";
 import { isAlive } from "./process-control";
@@ -48,7 +50,11 @@ export interface StackInfo {
   embeddedPostgres: boolean;
   neonWsProxy: string;
   smtp: { host: string; port: number; httpUrl: string; user: string };
+  /** The fake Stripe: API, checkout pages (/checkout/<session>), dashboard (/), simulator (/__sim). */
+  stripe: { url: string };
   adminToken: string;
+  /** The development admin (POST /api/admin/login); its password is ADMIN_PASSWORD or in the secrets file. */
+  admin: { email: string; passwordFromEnv: boolean };
   /** Config keys whose value came from the environment instead of the generated one. */
   overridden: ConfigKey[];
   seed: SeedReport & { defined: number };
@@ -127,7 +133,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     signal?.throwIfAborted();
     await applyMigrations(databaseUrl);
     const seed = await seedDemoData(databaseUrl);
-    log(`postgres: migrations applied; demo data: ${DEMO_DATA.length === 0 ? "none defined yet" : `${seed.total} rows upserted`}`);
+    log(
+      `postgres: migrations applied; demo data: ${DEMO_DATA.length === 0 ? "none defined yet" : `${seed.total} rows upserted`}`,
+    );
+    const adminPasswordFromEnv = Boolean(env.ADMIN_PASSWORD);
+    const devAdmin = await ensureDevAdmin(
+      databaseUrl,
+      env.ADMIN_EMAIL?.trim() || DEV_ADMIN_EMAIL,
+      env.ADMIN_PASSWORD || secrets.adminPassword,
+    );
+    log(`admin: ${devAdmin.email} ${devAdmin.outcome}`);
 
     const proxy = await startWsProxy({ port: ports.proxy, target: database.target, host: HOST });
     cleanups.push({ name: "postgres proxy", run: () => proxy.close() });
@@ -143,10 +158,39 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       auth: { user: smtpUser, pass: smtpPassword },
       log: (l: string) => sinkLog.write(`${l}\n`),
     });
-    cleanups.push({ name: "smtp sink", run: async () => { await sink.close(); sinkLog.end(); } });
+    cleanups.push({
+      name: "smtp sink",
+      run: async () => {
+        await sink.close();
+        sinkLog.end();
+      },
+    });
     log(`smtp sink: smtp://${HOST}:${sink.smtpPort}, messages at http://${HOST}:${sink.httpPort}/messages`);
 
     const workerUrl = `http://${HOST}:${ports.worker}`;
+    // Stripe's API stand-in. It accepts the key the Worker uses, signs webhooks to the Worker
+    // with the secret the Worker verifies with (both overridable from the environment, like
+    // every config key), and keeps its sessions and subscriptions under the data directory.
+    const stripeWebhookSecret = env.STRIPE_WEBHOOK_SECRET || secrets.stripeWebhookSecret;
+    const stripeLog = createWriteStream(join(layout.logsDir, "fake-stripe.log"), { flags: "w" });
+    const stripe = await startFakeStripe({
+      host: HOST,
+      port: ports.stripe,
+      ...(env.STRIPE_SECRET_KEY ? { apiKey: env.STRIPE_SECRET_KEY } : {}),
+      webhookUrl: `${workerUrl}/webhooks/stripe`,
+      webhookSecret: stripeWebhookSecret,
+      dataDir: join(layout.dataDir, "fake-stripe"),
+      log: (l: string) => stripeLog.write(`${l}\n`),
+    });
+    cleanups.push({
+      name: "fake stripe",
+      run: async () => {
+        await stripe.close();
+        stripeLog.end();
+      },
+    });
+    log(`fake stripe: ${stripe.url} (checkout pages, dashboard at /), webhooks to ${workerUrl}/webhooks/stripe`);
+
     const { values, overridden } = applyConfigOverrides(
       localDevConfig({
         workerUrl,
@@ -154,6 +198,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         neonWsProxy: proxy.neonWsProxy,
         smtp: { host: HOST, port: sink.smtpPort, user: smtpUser, password: smtpPassword },
         adminToken: secrets.adminToken,
+        customerLinkSecret: secrets.customerLinkSecret,
+        adminJwtSecret: secrets.adminJwtSecret,
+        stripe: { apiBase: stripe.url, secretKey: stripe.apiKey, webhookSecret: stripeWebhookSecret },
       }),
       env,
     );
@@ -211,14 +258,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       embeddedPostgres: !externalUrl,
       neonWsProxy: proxy.neonWsProxy,
       smtp: { host: HOST, port: sink.smtpPort, httpUrl: `http://${HOST}:${sink.httpPort}`, user: smtpUser },
+      stripe: { url: stripe.url },
       adminToken: values.ADMIN_TOKEN ?? secrets.adminToken,
+      admin: { email: devAdmin.email, passwordFromEnv: adminPasswordFromEnv },
       overridden,
       seed: { ...seed, defined: DEMO_DATA.length },
       wranglerPgid: wrangler.pgid,
       ...(postgresPid !== undefined ? { postgresPid } : {}),
     };
     await lock.update({
-      urls: { worker: workerUrl, smtp: `smtp://${HOST}:${sink.smtpPort}`, outbox: `${info.smtp.httpUrl}/messages`, proxy: `ws://${proxy.neonWsProxy}` },
+      urls: {
+        worker: workerUrl,
+        smtp: `smtp://${HOST}:${sink.smtpPort}`,
+        outbox: `${info.smtp.httpUrl}/messages`,
+        proxy: `ws://${proxy.neonWsProxy}`,
+        stripe: stripe.url,
+      },
     });
 
     // Watch for a piece dying on its own while the stack runs.
@@ -226,13 +281,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const failed = new Promise<Error>((resolve) => (reportFailure = resolve));
     void wrangler.exited.then(({ code, signal: sig }) => {
       if (!stopping) {
-        reportFailure(new Error(`wrangler dev exited unexpectedly (${sig ?? `code ${code}`}); last output:\n${wrangler.tail()}`));
+        reportFailure(
+          new Error(`wrangler dev exited unexpectedly (${sig ?? `code ${code}`}); last output:\n${wrangler.tail()}`),
+        );
       }
     });
     const watch = setInterval(() => {
       if (!stopping && postgresPid !== undefined && !isAlive(postgresPid)) {
         clearInterval(watch);
-        reportFailure(new Error(`Postgres (pid ${postgresPid}) exited unexpectedly; see ${shown(join(layout.logsDir, "postgres.log"))}`));
+        reportFailure(
+          new Error(
+            `Postgres (pid ${postgresPid}) exited unexpectedly; see ${shown(join(layout.logsDir, "postgres.log"))}`,
+          ),
+        );
       }
     }, 500);
     watch.unref();
@@ -256,7 +317,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   } catch (error) {
     const problems = await runCleanups(cleanups, log);
     if (problems.length > 0) {
-      throw new Error(`${(error as Error).message}\nand cleaning up after it failed:\n  ${problems.join("\n  ")}`, { cause: error });
+      throw new Error(`${(error as Error).message}\nand cleaning up after it failed:\n  ${problems.join("\n  ")}`, {
+        cause: error,
+      });
     }
     throw error;
   }

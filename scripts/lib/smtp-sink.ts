@@ -109,7 +109,14 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
   const sessionRecord = (id: string, remoteAddress = ""): SinkSession => {
     let record = sessions.get(id);
     if (!record) {
-      record = { id, startedAt: new Date().toISOString(), remoteAddress, tls: false, authenticatedAs: null, transcript: [] };
+      record = {
+        id,
+        startedAt: new Date().toISOString(),
+        remoteAddress,
+        tls: false,
+        authenticatedAs: null,
+        transcript: [],
+      };
       sessions.set(id, record);
       if (sessions.size > MAX_SESSIONS) sessions.delete(sessions.keys().next().value!);
     }
@@ -210,7 +217,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
         const raw = Buffer.concat(chunks);
         store(raw, session).then(
           (message) => {
-            log(`smtp sink: kept ${message.id} from ${message.envelope.from || "<>"} to ${to.join(", ")}: ${message.subject ?? "(no subject)"}`);
+            log(
+              `smtp sink: kept ${message.id} from ${message.envelope.from || "<>"} to ${to.join(", ")}: ${message.subject ?? "(no subject)"}`,
+            );
             callback(null, `2.0.0 Ok: queued as ${message.id}`);
           },
           (error: unknown) => callback(smtpError(451, `4.3.0 Sink failed to store the message: ${String(error)}`)),
@@ -298,7 +307,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
     throw error;
   }
   sink.httpPort = portOf(http);
-  log(`smtp sink: SMTP on ${host}:${sink.smtpPort}${tls ? (tls.implicit ? " (TLS)" : " (STARTTLS)") : ""}${auth ? " (AUTH required)" : ""}, HTTP on http://${host}:${sink.httpPort}/messages`);
+  log(
+    `smtp sink: SMTP on ${host}:${sink.smtpPort}${tls ? (tls.implicit ? " (TLS)" : " (STARTTLS)") : ""}${auth ? " (AUTH required)" : ""}, HTTP on http://${host}:${sink.httpPort}/messages`,
+  );
   return sink;
 }
 
@@ -309,7 +320,16 @@ function route(sink: SmtpSink, req: IncomingMessage, res: ServerResponse): void 
       return json(
         res,
         200,
-        sink.messages().map(({ id, envelope, subject, messageId, date, size }) => ({ id, envelope, subject, messageId, date, size })),
+        sink
+          .messages()
+          .map(({ id, envelope, subject, messageId, date, size }) => ({
+            id,
+            envelope,
+            subject,
+            messageId,
+            date,
+            size,
+          })),
       );
     }
     if (req.method === "DELETE") {
@@ -337,7 +357,10 @@ function route(sink: SmtpSink, req: IncomingMessage, res: ServerResponse): void 
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -348,7 +371,8 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
 
 function portOf(server: { address(): unknown }): number {
   const address = server.address();
-  if (address && typeof address === "object" && "port" in address && typeof address.port === "number") return address.port;
+  if (address && typeof address === "object" && "port" in address && typeof address.port === "number")
+    return address.port;
   throw new Error("smtp sink: could not determine the listening port");
 }
 
@@ -383,8 +407,6 @@ export function trustTestCertificateAuthority(env: NodeJS.ProcessEnv = process.e
   env.NODE_EXTRA_CA_CERTS = bundle;
 }
 
-
-
 export interface TestSinks {
   /** What the global setup hands to the tests with project.provide(key, value). */
   provided: {
@@ -401,7 +423,11 @@ export interface TestSinks {
  * certificate (AUTH LOGIN only, so LOGIN is exercised too), STARTTLS with a certificate for
  * another name, implicit TLS, and a set of misbehaving servers.
  */
-export async function startTestSinks(options: { auth: { user: string; pass: string }; host?: string; slowMs?: number }): Promise<TestSinks> {
+export async function startTestSinks(options: {
+  auth: { user: string; pass: string };
+  host?: string;
+  slowMs?: number;
+}): Promise<TestSinks> {
   const host = options.host ?? "127.0.0.1";
   const started: { close(): Promise<void> }[] = [];
   try {
@@ -427,7 +453,12 @@ export async function startTestSinks(options: { auth: { user: string; pass: stri
       ports[behaviour] = server.port;
     }
     return {
-      provided: { smtpStarttls, smtpStarttlsWrongName, smtpImplicitTls, smtpHostile: { host, ports, closedPort: await freePort(host) } },
+      provided: {
+        smtpStarttls,
+        smtpStarttlsWrongName,
+        smtpImplicitTls,
+        smtpHostile: { host, ports, closedPort: await freePort(host) },
+      },
       close: async () => {
         await Promise.all(started.map((s) => s.close()));
       },

@@ -22,6 +22,13 @@ export function formatBanner(info: StackInfo): string {
         (fromEnv("ADMIN_TOKEN") ? "from ADMIN_TOKEN in your environment)" : `full value: ADMIN_TOKEN in ${devVars})`),
     ],
     [
+      "Admin login",
+      `${info.admin.email}  (POST /api/admin/login; password: ` +
+        (info.admin.passwordFromEnv
+          ? "ADMIN_PASSWORD from your environment)"
+          : `adminPassword in ${shown(layout.secretsFile)})`),
+    ],
+    [
       "Postgres",
       info.embeddedPostgres
         ? `${info.databaseUrl}  (embedded; data in ${shown(layout.postgresDir)})`
@@ -33,6 +40,7 @@ export function formatBanner(info: StackInfo): string {
       `smtp://${info.smtp.host}:${info.smtp.port}  (user ${info.smtp.user}, no TLS; password: SMTP_PASSWORD in ${devVars})`,
     ],
     ["Outbox", `${info.smtp.httpUrl}/messages  (raw: /messages/<id>/raw)`],
+    ["Stripe (fake)", `${info.stripe.url}  (dashboard; checkout pages /checkout/<session>; STRIPE_API_BASE)`],
     ["Debugger", `ws://127.0.0.1:${info.ports.inspector}  (Worker inspector)`],
     [
       "Data",

@@ -35,12 +35,21 @@ export async function startStackDatabase(options: {
   if (options.externalUrl) {
     options.log(`postgres: using DATABASE_URL ${redactUrl(options.externalUrl)}`);
     await ensureDatabaseAt(options.externalUrl);
-    return { url: options.externalUrl, target: postgresTarget(options.externalUrl), embedded: false, stop: async () => {} };
+    return {
+      url: options.externalUrl,
+      target: postgresTarget(options.externalUrl),
+      embedded: false,
+      stop: async () => {},
+    };
   }
 
   await preparePostgresDirAccess(options.dataDir, options.postgresDir);
   const pgLog = createWriteStream(options.logFile, { flags: "w" });
-  const server = await startLocalPostgres({ dataDir: options.postgresDir, port: options.port, log: (l) => pgLog.write(`${l}\n`) });
+  const server = await startLocalPostgres({
+    dataDir: options.postgresDir,
+    port: options.port,
+    log: (l) => pgLog.write(`${l}\n`),
+  });
   const pid = await postmasterPid(options.postgresDir);
   const stop = async () => {
     try {

@@ -16,6 +16,7 @@ export async function reapLeftovers(info: LockInfo, layout: StackLayout): Promis
     done.push(`stopped wrangler dev (process group ${pgid}) left by pid ${info.pid}`);
   }
   const postgresPid = await stopLeftoverPostgres(layout.postgresDir);
-  if (postgresPid !== undefined) done.push(`stopped Postgres (pid ${postgresPid}) left running on ${layout.postgresDir}`);
+  if (postgresPid !== undefined)
+    done.push(`stopped Postgres (pid ${postgresPid}) left running on ${layout.postgresDir}`);
   return done;
 }

@@ -68,7 +68,11 @@ export async function acquireStackLock(
       } finally {
         await handle.close();
       }
-      return lockHandle(file, () => info, (next) => (info = next));
+      return lockHandle(
+        file,
+        () => info,
+        (next) => (info = next),
+      );
     } catch (error) {
       if (!isCode(error, "EEXIST")) throw error;
     }

@@ -12,6 +12,8 @@ export const PORT_SETTINGS = {
   proxy: { env: "DOCKET_PROXY_PORT", fallback: 54330 },
   smtp: { env: "DOCKET_SMTP_PORT", fallback: 1025 },
   smtpHttp: { env: "DOCKET_SMTP_HTTP_PORT", fallback: 8025 },
+  // 12111 is stripe-mock's port: a Stripe stand-in where people look for one.
+  stripe: { env: "DOCKET_STRIPE_PORT", fallback: 12111 },
   // 0 by default: a fixed inspector port would collide with any other Node debugger.
   inspector: { env: "DOCKET_INSPECTOR_PORT", fallback: 0 },
 } as const;
@@ -55,6 +57,8 @@ export async function assertPortsFree(ports: Partial<StackPorts>, host = "127.0.
     }),
   );
   if (busy.length > 0) {
-    throw new Error(`ports already in use: ${busy.join(", ")}. Set those variables to free ports, or 0 for any free port.`);
+    throw new Error(
+      `ports already in use: ${busy.join(", ")}. Set those variables to free ports, or 0 for any free port.`,
+    );
   }
 }

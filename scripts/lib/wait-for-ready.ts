@@ -19,10 +19,13 @@ export async function waitForHttpOk(
       if (res.status === 200) return;
       last = `${res.status} ${body.slice(0, 600)}`;
     } catch (error) {
-      last = error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ""}` : String(error);
+      last =
+        error instanceof Error ? `${error.message}${error.cause ? ` (${String(error.cause)})` : ""}` : String(error);
     }
     if (Date.now() >= deadline) {
-      throw new Error(`${url} did not answer 200 within ${Math.round(options.timeoutMs / 1000)} s; last answer: ${last}`);
+      throw new Error(
+        `${url} did not answer 200 within ${Math.round(options.timeoutMs / 1000)} s; last answer: ${last}`,
+      );
     }
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -27,7 +27,10 @@ describe("bench flags", () => {
     const args = parseBenchArgs(["--only", "health-deep", "--duration=3"]);
     expect(args).toMatchObject({ only: ["health-deep"], durationSeconds: 3 });
     expect(selectBenchmarks(args.only).map((b) => b.name)).toEqual([BASELINE.name, "health-deep"]);
-    expect(selectBenchmarks(parseBenchArgs(["--only=health,bare"]).only).map((b) => b.name)).toEqual(["bare", "health"]);
+    expect(selectBenchmarks(parseBenchArgs(["--only=health,bare"]).only).map((b) => b.name)).toEqual([
+      "bare",
+      "health",
+    ]);
   });
 
   it("refuses unknown names, unbounded durations and stray arguments", () => {
@@ -78,7 +81,9 @@ describe("bench report", () => {
   });
 
   it("needs the baseline", () => {
-    expect(() => withRatios([{ benchmark: BENCHMARKS[1]!, result: result(1, 1) }])).toThrow(/baseline was not measured/);
+    expect(() => withRatios([{ benchmark: BENCHMARKS[1]!, result: result(1, 1) }])).toThrow(
+      /baseline was not measured/,
+    );
   });
 });
 

@@ -60,10 +60,15 @@ function spawnStart(env: NodeJS.ProcessEnv): StartProcess {
           const match = pattern.exec(text);
           if (match) return done(() => resolve(match));
           if (child.exitCode !== null || child.signalCode !== null) {
-            return done(() => reject(new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${text}`)));
+            return done(() =>
+              reject(new Error(`npm start exited (${child.exitCode ?? child.signalCode}) before ${pattern}:\n${text}`)),
+            );
           }
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${text}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms:\n${text}`))),
+          timeoutMs,
+        );
         const done = (settle: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);
@@ -81,7 +86,12 @@ function stackProcesses(dataDir: string, workerPort: number): string[] {
   const out = execFileSync("ps", ["-eo", "pid=,args="], { encoding: "utf8" });
   return out
     .split("\n")
-    .filter((line) => line.includes(dataDir) || line.includes(`127.0.0.1:${workerPort} `) || line.includes(`entry=127.0.0.1:${workerPort}`))
+    .filter(
+      (line) =>
+        line.includes(dataDir) ||
+        line.includes(`127.0.0.1:${workerPort} `) ||
+        line.includes(`entry=127.0.0.1:${workerPort}`),
+    )
     .filter((line) => !line.includes("ps -eo"));
 }
 
@@ -111,7 +121,13 @@ describe("npm start: the local stack", () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(join(tmpdir(), "docket-local-stack-"));
-    ports = { worker: await freePort(), pg: await freePort(), proxy: await freePort(), smtp: await freePort(), smtpHttp: await freePort() };
+    ports = {
+      worker: await freePort(),
+      pg: await freePort(),
+      proxy: await freePort(),
+      smtp: await freePort(),
+      smtpHttp: await freePort(),
+    };
     // The stack must see only what this test sets: no config key leaks in from the outside
     // (a DATABASE_URL there would make it use another Postgres).
     const base = { ...process.env };
@@ -125,6 +141,7 @@ describe("npm start: the local stack", () => {
       DOCKET_SMTP_PORT: String(ports.smtp),
       DOCKET_SMTP_HTTP_PORT: String(ports.smtpHttp),
       DOCKET_INSPECTOR_PORT: "0",
+      DOCKET_STRIPE_PORT: "0",
       ADMIN_TOKEN: adminToken,
       SMTP_PASSWORD: smtpPassword,
     };
@@ -137,11 +154,17 @@ describe("npm start: the local stack", () => {
     for (const proc of running) {
       if (proc.child.exitCode !== null || proc.child.signalCode !== null) continue;
       proc.child.kill("SIGINT");
-      const stopped = await Promise.race([proc.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 30_000))]);
+      const stopped = await Promise.race([
+        proc.exited.then(() => true),
+        new Promise<boolean>((r) => setTimeout(() => r(false), 30_000)),
+      ]);
       if (!stopped && proc.child.pid && groupAlive(proc.child.pid)) process.kill(-proc.child.pid, "SIGKILL");
     }
     const layout = stackLayout({ DOCKET_DATA_DIR: dataDir });
-    const lock = await readFile(layout.lockFile, "utf8").then((t) => JSON.parse(t) as LockInfo, () => undefined);
+    const lock = await readFile(layout.lockFile, "utf8").then(
+      (t) => JSON.parse(t) as LockInfo,
+      () => undefined,
+    );
     if (lock) await reapLeftovers(lock, layout);
     await rm(dataDir, { recursive: true, force: true });
   });
@@ -151,7 +174,13 @@ describe("npm start: the local stack", () => {
     await first.waitFor(new RegExp(`${BANNER_TITLE}[\\s\\S]*─{20,}\\n(?:[^\\n]*\\n)*?─{20,}`), 90_000);
     const out = first.output();
     expect(out.split(BANNER_TITLE)).toHaveLength(2);
-    for (const url of [workerUrl, `${workerUrl}/health/deep`, `smtp://127.0.0.1:${ports.smtp}`, `${outboxUrl}/messages`, `ws://127.0.0.1:${ports.proxy}/v1`]) {
+    for (const url of [
+      workerUrl,
+      `${workerUrl}/health/deep`,
+      `smtp://127.0.0.1:${ports.smtp}`,
+      `${outboxUrl}/messages`,
+      `ws://127.0.0.1:${ports.proxy}/v1`,
+    ]) {
       expect(out).toContain(url);
     }
     expect(out).toContain(dataDir);
@@ -162,7 +191,11 @@ describe("npm start: the local stack", () => {
 
     const res = await fetch(`${workerUrl}/health/deep`);
     const body = (await res.json()) as { status: string; failing: string[] };
-    expect({ status: res.status, body: body.status, failing: body.failing }).toEqual({ status: 200, body: "ok", failing: [] });
+    expect({ status: res.status, body: body.status, failing: body.failing }).toEqual({
+      status: 200,
+      body: "ok",
+      failing: [],
+    });
 
     // The env file holds secrets: owner-only.
     const mode = (await stat(join(dataDir, "dev.vars"))).mode & 0o777;
@@ -180,7 +213,11 @@ describe("npm start: the local stack", () => {
     const outcome = (await res.json()) as { status: string };
     expect({ status: res.status, outcome: outcome.status }).toEqual({ status: 200, outcome: "accepted" });
 
-    const list = (await (await fetch(`${outboxUrl}/messages`)).json()) as { id: string; subject: string | null; envelope: { to: string[] } }[];
+    const list = (await (await fetch(`${outboxUrl}/messages`)).json()) as {
+      id: string;
+      subject: string | null;
+      envelope: { to: string[] };
+    }[];
     const sent = list.find((m) => m.subject === subject);
     expect(sent, JSON.stringify(list)).toBeDefined();
     expect(sent!.envelope.to).toEqual([to]);
@@ -193,29 +230,39 @@ describe("npm start: the local stack", () => {
   });
 
   // The shared corpus sits beside the repository (../shared) in CI and on developer machines.
-  const dmarcEmail = join(REPO_ROOT, "..", "shared", "corpora", "dmarc", "Report domain- borschow.com Submitter- google.com Report-ID- 949348866075514174.eml");
-  it.skipIf(!existsSync(dmarcEmail))("takes a DMARC report e-mailed to it through the email handler into the database", async () => {
-    const raw = await readFile(dmarcEmail);
-    // wrangler dev's local Email Routing endpoint hands the message to the Worker's `email` entry.
-    const res = await fetch(
-      `${workerUrl}/cdn-cgi/handler/email?from=${encodeURIComponent("noreply-dmarc-support@google.com")}&to=${encodeURIComponent("dmarc@docket.localhost")}`,
-      { method: "POST", body: raw },
-    );
-    expect(res.status, await res.text()).toBeLessThan(300);
-    const deadline = Date.now() + 30_000;
-    let rows: unknown[] = [];
-    while (Date.now() < deadline) {
-      rows = await query(
-        databaseUrl,
-        "select r.org_name, r.report_id, count(d.id)::int as records, sum(d.count)::int as messages from dmarc_reports r join dmarc_records d on d.report_id = r.id where r.report_id = '949348866075514174' group by r.org_name, r.report_id",
+  const dmarcEmail = join(
+    REPO_ROOT,
+    "..",
+    "shared",
+    "corpora",
+    "dmarc",
+    "Report domain- borschow.com Submitter- google.com Report-ID- 949348866075514174.eml",
+  );
+  it.skipIf(!existsSync(dmarcEmail))(
+    "takes a DMARC report e-mailed to it through the email handler into the database",
+    async () => {
+      const raw = await readFile(dmarcEmail);
+      // wrangler dev's local Email Routing endpoint hands the message to the Worker's `email` entry.
+      const res = await fetch(
+        `${workerUrl}/cdn-cgi/handler/email?from=${encodeURIComponent("noreply-dmarc-support@google.com")}&to=${encodeURIComponent("dmarc@docket.localhost")}`,
+        { method: "POST", body: raw },
       );
-      if (rows.length > 0) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    expect(rows).toEqual([{ org_name: "google.com", report_id: "949348866075514174", records: 1, messages: 1 }]);
-    const inbound = await query(databaseUrl, "select status, kind from inbound_messages where kind = 'dmarc_report'");
-    expect(inbound).toEqual([{ status: "processed", kind: "dmarc_report" }]);
-  });
+      expect(res.status, await res.text()).toBeLessThan(300);
+      const deadline = Date.now() + 30_000;
+      let rows: unknown[] = [];
+      while (Date.now() < deadline) {
+        rows = await query(
+          databaseUrl,
+          "select r.org_name, r.report_id, count(d.id)::int as records, sum(d.count)::int as messages from dmarc_reports r join dmarc_records d on d.report_id = r.id where r.report_id = '949348866075514174' group by r.org_name, r.report_id",
+        );
+        if (rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      expect(rows).toEqual([{ org_name: "google.com", report_id: "949348866075514174", records: 1, messages: 1 }]);
+      const inbound = await query(databaseUrl, "select status, kind from inbound_messages where kind = 'dmarc_report'");
+      expect(inbound).toEqual([{ status: "processed", kind: "dmarc_report" }]);
+    },
+  );
 
   it("refuses a second start on the same data directory, naming the running one", async () => {
     const second = start();
@@ -229,7 +276,11 @@ describe("npm start: the local stack", () => {
 
   it("upserts demo rows on their natural key: a second load updates, never duplicates", async () => {
     const rows = (note: string) => [
-      demoRows(deadLetters, ["queue", "messageId"], [{ queue: "fulfillment-dlq", messageId: "local-stack-test", body: { probe: true }, attempts: 3, note }]),
+      demoRows(
+        deadLetters,
+        ["queue", "messageId"],
+        [{ queue: "fulfillment-dlq", messageId: "local-stack-test", body: { probe: true }, attempts: 3, note }],
+      ),
     ];
     expect((await seedDemoData(databaseUrl, rows("first"))).total).toBe(1);
     expect((await seedDemoData(databaseUrl, rows("second"))).total).toBe(1);
@@ -268,7 +319,9 @@ describe("npm start: the local stack", () => {
     const lock = JSON.parse(await readFile(join(dataDir, "start.lock"), "utf8")) as LockInfo;
     const next = start();
     await next.waitFor(new RegExp(BANNER_TITLE), 90_000);
-    expect(next.output()).toContain(`stopped wrangler dev (process group ${lock.wranglerPgid}) left by pid ${lock.pid}`);
+    expect(next.output()).toContain(
+      `stopped wrangler dev (process group ${lock.wranglerPgid}) left by pid ${lock.pid}`,
+    );
     expect(next.output()).toContain(`stopped Postgres (pid ${lock.postgresPid}) left running`);
     expect(groupAlive(lock.wranglerPgid!)).toBe(false);
     expect((await fetch(`${workerUrl}/health/deep`)).status).toBe(200);

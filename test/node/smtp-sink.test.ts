@@ -110,9 +110,17 @@ describe("smtp sink: accepting and keeping mail", () => {
 
   it("accepts AUTH LOGIN and keeps the password out of the transcript", async () => {
     const s = await sink({ auth: AUTH });
-    await client(s, { authMethod: "LOGIN" }).sendMail({ from: "a@send.docket.test", to: "b@carrier.example", subject: "login", text: "x" });
+    await client(s, { authMethod: "LOGIN" }).sendMail({
+      from: "a@send.docket.test",
+      to: "b@carrier.example",
+      subject: "login",
+      text: "x",
+    });
     expect(s.messages()).toHaveLength(1);
-    const { body: sessions } = await getJson<{ transcript: string[]; authenticatedAs: string | null }[]>(s, "/sessions");
+    const { body: sessions } = await getJson<{ transcript: string[]; authenticatedAs: string | null }[]>(
+      s,
+      "/sessions",
+    );
     const transcript = sessions[0]!.transcript;
     expect(transcript).toContain("C: AUTH LOGIN");
     expect(transcript.join("\n")).not.toContain(AUTH.pass);
@@ -141,7 +149,12 @@ describe("smtp sink: accepting and keeping mail", () => {
     const ehlo = await ehloLines(s.smtpPort);
     expect(ehlo.some((l) => l.startsWith("AUTH"))).toBe(false);
     expect(ehlo).not.toContain("STARTTLS");
-    await client(s, { auth: undefined }).sendMail({ from: "a@send.docket.test", to: "b@carrier.example", subject: "open", text: "x" });
+    await client(s, { auth: undefined }).sendMail({
+      from: "a@send.docket.test",
+      to: "b@carrier.example",
+      subject: "open",
+      text: "x",
+    });
     expect(s.messages()).toHaveLength(1);
   });
 
@@ -190,7 +203,9 @@ describe("smtp sink: magic recipients", () => {
 
   it("blocks a message to blocked…@ at the end of DATA with 554 5.7.1 and keeps nothing", async () => {
     const s = await sink();
-    const error = await sendError(client(s, { auth: undefined }), { to: ["ok@carrier.example", "blocked@carrier.example"] });
+    const error = await sendError(client(s, { auth: undefined }), {
+      to: ["ok@carrier.example", "blocked@carrier.example"],
+    });
     expect(error.responseCode).toBe(554);
     expect(error.response).toMatch(/^554 5\.7\.1 /);
     expect(error.command).toMatch(/DATA|^\.$/i);
@@ -212,7 +227,9 @@ describe("smtp sink: magic recipients", () => {
   it("makes a client with a shorter timeout give up on slow…@", async () => {
     const s = await sink({ slowMs: 3000 });
     const started = Date.now();
-    const error = (await sendError(client(s, { auth: undefined, socketTimeout: 300 }), { to: "slow@carrier.example" })) as { code?: string };
+    const error = (await sendError(client(s, { auth: undefined, socketTimeout: 300 }), {
+      to: "slow@carrier.example",
+    })) as { code?: string };
     expect(error.code).toBe("ETIMEDOUT");
     expect(Date.now() - started).toBeLessThan(3000);
   });
@@ -221,7 +238,11 @@ describe("smtp sink: magic recipients", () => {
 describe("smtp sink: TLS", () => {
   it("upgrades with STARTTLS (certificate verified against the test CA) before AUTH", async () => {
     const s = await sink({ auth: AUTH, tls: testTlsMaterial("localhost") });
-    const info = await client(s, { host: "localhost", requireTLS: true, tls: { ca: CA, rejectUnauthorized: true } }).sendMail({
+    const info = await client(s, {
+      host: "localhost",
+      requireTLS: true,
+      tls: { ca: CA, rejectUnauthorized: true },
+    }).sendMail({
       from: "a@send.docket.test",
       to: "b@carrier.example",
       subject: "over tls",
@@ -246,13 +267,21 @@ describe("smtp sink: TLS", () => {
 
   it("speaks implicit TLS when asked to", async () => {
     const s = await sink({ auth: AUTH, tls: { ...testTlsMaterial("localhost"), implicit: true } });
-    await client(s, { secure: true, host: "localhost" }).sendMail({ from: "a@send.docket.test", to: "b@carrier.example", subject: "tls", text: "x" });
+    await client(s, { secure: true, host: "localhost" }).sendMail({
+      from: "a@send.docket.test",
+      to: "b@carrier.example",
+      subject: "tls",
+      text: "x",
+    });
     expect(s.messages()[0]!.tls).toBe(true);
   });
 
   it("serves a certificate a verifying client refuses for another name (the wrong-name fixture)", async () => {
     const s = await sink({ auth: AUTH, tls: testTlsMaterial("wrong-name") });
-    const error = (await sendError(client(s, { requireTLS: true }), { to: "b@carrier.example" })) as { code?: string; message?: string };
+    const error = (await sendError(client(s, { requireTLS: true }), { to: "b@carrier.example" })) as {
+      code?: string;
+      message?: string;
+    };
     // Node's own check (ERR_TLS_CERT_ALTNAME_INVALID), surfaced by nodemailer.
     expect(String(error.message)).toMatch(/Hostname\/IP does not match certificate's altnames/);
     expect(s.messages()).toHaveLength(0);
@@ -262,7 +291,12 @@ describe("smtp sink: TLS", () => {
 describe("smtp sink: HTTP API", () => {
   it("clears with DELETE /messages, answers 404 and 405 in JSON", async () => {
     const s = await sink();
-    await client(s, { auth: undefined }).sendMail({ from: "a@send.docket.test", to: "b@carrier.example", subject: "x", text: "x" });
+    await client(s, { auth: undefined }).sendMail({
+      from: "a@send.docket.test",
+      to: "b@carrier.example",
+      subject: "x",
+      text: "x",
+    });
     expect((await getJson(s, "/messages/00000000-0000-0000-0000-000000000000/raw")).status).toBe(404);
     expect((await getJson(s, "/nope")).status).toBe(404);
     expect((await getJson(s, "/messages", "PUT")).status).toBe(405);

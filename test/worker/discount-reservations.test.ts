@@ -12,7 +12,13 @@ async function newCheckout(email: string) {
     const customer = await ensureCustomer(db, { email });
     const [row] = await db
       .insert(checkouts)
-      .values({ number: await nextNumber(db, "CK"), customerId: customer.id, paymentMethod: "card", mode: "payment", totalCents: 1000 })
+      .values({
+        number: await nextNumber(db, "CK"),
+        customerId: customer.id,
+        paymentMethod: "card",
+        mode: "payment",
+        totalCents: 1000,
+      })
       .returning();
     return row!;
   });
@@ -46,17 +52,25 @@ describe("discount reservations", () => {
     const first = await newCheckout("first@buyer.test");
     const second = await newCheckout("second@buyer.test");
     const until = new Date(Date.now() + 3_600_000);
-    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, first.id, until)))).toBe("reserved");
-    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, second.id, until)))).toBe("exhausted");
+    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, first.id, until)))).toBe(
+      "reserved",
+    );
+    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, second.id, until)))).toBe(
+      "exhausted",
+    );
     // The first checkout's session expires: its reservation is given back.
     await withTestDb((db) => releaseDiscount(db, first.id));
-    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, second.id, until)))).toBe("reserved");
+    expect(await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, second.id, until)))).toBe(
+      "reserved",
+    );
     // Payment succeeds, and its event is replayed: counted once.
     expect(await withTestDb((db) => db.transaction((tx) => redeemDiscount(tx, second.id)))).toBe(true);
     expect(await withTestDb((db) => db.transaction((tx) => redeemDiscount(tx, second.id)))).toBe(false);
     const [after] = await withTestDb((db) => db.select().from(discounts).where(eq(discounts.id, discount!.id)));
     expect(after?.uses).toBe(1);
-    const rows = await withTestDb((db) => db.select().from(discountRedemptions).where(eq(discountRedemptions.discountId, discount!.id)));
+    const rows = await withTestDb((db) =>
+      db.select().from(discountRedemptions).where(eq(discountRedemptions.discountId, discount!.id)),
+    );
     expect(rows.map((r) => r.status).sort()).toEqual(["redeemed", "released"]);
   });
 
@@ -66,9 +80,13 @@ describe("discount reservations", () => {
     );
     const old = await newCheckout("old@buyer.test");
     const fresh = await newCheckout("fresh@buyer.test");
-    await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, old.id, new Date(Date.now() - 1000))));
+    await withTestDb((db) =>
+      db.transaction((tx) => reserveDiscount(tx, discount!.id, old.id, new Date(Date.now() - 1000))),
+    );
     expect(
-      await withTestDb((db) => db.transaction((tx) => reserveDiscount(tx, discount!.id, fresh.id, new Date(Date.now() + 60_000)))),
+      await withTestDb((db) =>
+        db.transaction((tx) => reserveDiscount(tx, discount!.id, fresh.id, new Date(Date.now() + 60_000))),
+      ),
     ).toBe("reserved");
   });
 });

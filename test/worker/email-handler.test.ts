@@ -31,14 +31,24 @@ describe("the email handler", () => {
     expect(stored?.key).toMatch(/^inbound\/\d{4}-\d{2}-\d{2}\/[0-9a-f-]{36}\.eml$/);
     const object = await testEnv.FILES.get(stored!.key);
     expect(await object?.text()).toBe(RAW);
-    expect(object?.customMetadata).toMatchObject({ envelopeFrom: "noreply-dmarc-support@google.com", envelopeTo: "dmarc@docket.test" });
+    expect(object?.customMetadata).toMatchObject({
+      envelopeFrom: "noreply-dmarc-support@google.com",
+      envelopeTo: "dmarc@docket.test",
+    });
 
     const row = await waitFor(
-      () => withTestDb(async (db) => (await db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, stored!.key)))[0]),
+      () =>
+        withTestDb(
+          async (db) => (await db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, stored!.key)))[0],
+        ),
       20_000,
       "the queued message to be recorded",
     );
-    expect(row).toMatchObject({ messageId: "<report-1234@google.com>", envelopeFrom: "noreply-dmarc-support@google.com", rawSize: RAW.length });
+    expect(row).toMatchObject({
+      messageId: "<report-1234@google.com>",
+      envelopeFrom: "noreply-dmarc-support@google.com",
+      rawSize: RAW.length,
+    });
   });
 
   it("rejects mail over the configured size before reading it", async () => {

@@ -22,7 +22,11 @@ describe("GET /health/deep", () => {
 
   it("checks Postgres, R2, both Durable Objects and a queue, and answers 200 when all pass", async () => {
     const res = await get("/health/deep");
-    const body = (await res.json()) as { status: string; failing: string[]; checks: Record<string, { ok: boolean; detail?: unknown }> };
+    const body = (await res.json()) as {
+      status: string;
+      failing: string[];
+      checks: Record<string, { ok: boolean; detail?: unknown }>;
+    };
     expect(body.failing).toEqual([]);
     expect(res.status).toBe(200);
     expect(body.status).toBe("ok");
@@ -35,7 +39,11 @@ describe("GET /health/deep", () => {
     await controlStack("postgres/stop");
     const res = await get("/health/deep");
     expect(res.status).toBe(503);
-    const body = (await res.json()) as { status: string; failing: string[]; checks: Record<string, { ok: boolean; error?: string }> };
+    const body = (await res.json()) as {
+      status: string;
+      failing: string[];
+      checks: Record<string, { ok: boolean; error?: string }>;
+    };
     expect(body.status).toBe("failing");
     expect(body.failing).toEqual(["postgres"]);
     expect(body.checks.postgres?.error).toBeTruthy();

@@ -4,7 +4,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { createApp } from "../../workers/app";
 import { testEnv } from "../support/db";
 
-const call = (path: string, init?: RequestInit) => exports.default.fetch(new Request(`http://docket.test${path}`, init));
+const call = (path: string, init?: RequestInit) =>
+  exports.default.fetch(new Request(`http://docket.test${path}`, init));
 const admin = { authorization: `Bearer ${testEnv.ADMIN_TOKEN}` };
 
 describe("bad input at the HTTP edge", () => {

@@ -21,7 +21,13 @@ beforeAll(() => {
 async function recordedSend(to: string) {
   const messageId = `<${crypto.randomUUID()}@send.docket.test>`;
   const result = await withTestDb((db) =>
-    sendRecorded(db, config, createMailer(config), { to, messageId, subject: "Your MCS-150", html: "<p>hello</p>" }, { kind: "campaign" }),
+    sendRecorded(
+      db,
+      config,
+      createMailer(config),
+      { to, messageId, subject: "Your MCS-150", html: "<p>hello</p>" },
+      { kind: "campaign" },
+    ),
   );
   if (!result.sent) throw new Error("not sent");
   expect(result.outcome.status).toBe("accepted");
@@ -29,7 +35,15 @@ async function recordedSend(to: string) {
 }
 
 /** An RFC 3464 delivery status notification about one of our sends. */
-function dsn(opts: { to: string; recipient: string; action: string; status: string; diagnostic: string; originalMessageId: string; sendId?: number }) {
+function dsn(opts: {
+  to: string;
+  recipient: string;
+  action: string;
+  status: string;
+  diagnostic: string;
+  originalMessageId: string;
+  sendId?: number;
+}) {
   const boundary = "dsn-boundary-1";
   return [
     "From: Mail Delivery System <MAILER-DAEMON@mx.carrier.test>",
@@ -74,16 +88,39 @@ const verp = (id: number) => `bounce+${id}@send.docket.test`;
 describe("bounces", () => {
   it("a hard bounce suppresses the address and marks it hard_bounced, once", async () => {
     const send = await recordedSend("gone@carrier.test");
-    const raw = dsn({ to: verp(send.id), recipient: "gone@carrier.test", action: "failed", status: "5.1.1", diagnostic: "550 5.1.1 <gone@carrier.test>: Recipient address rejected: User unknown", originalMessageId: send.messageId });
+    const raw = dsn({
+      to: verp(send.id),
+      recipient: "gone@carrier.test",
+      action: "failed",
+      status: "5.1.1",
+      diagnostic: "550 5.1.1 <gone@carrier.test>: Recipient address rejected: User unknown",
+      originalMessageId: send.messageId,
+    });
     const row = await deliverInbound(raw, { to: verp(send.id) });
     expect(row).toMatchObject({ status: "processed", kind: "bounce" });
 
     await withTestDb(async (db) => {
-      expect((await db.select().from(suppressions).where(eq(suppressions.address, "gone@carrier.test")))[0]).toMatchObject({ reason: "hard_bounce" });
-      expect((await db.select().from(emailAddresses).where(eq(emailAddresses.address, "gone@carrier.test")))[0]).toMatchObject({ verificationResult: "hard_bounced" });
-      expect((await db.select().from(mailSends).where(eq(mailSends.id, send.id)))[0]).toMatchObject({ status: "bounced", bounceReason: "userunknown", outcome: "reject_recipient" });
+      expect(
+        (await db.select().from(suppressions).where(eq(suppressions.address, "gone@carrier.test")))[0],
+      ).toMatchObject({ reason: "hard_bounce" });
+      expect(
+        (await db.select().from(emailAddresses).where(eq(emailAddresses.address, "gone@carrier.test")))[0],
+      ).toMatchObject({ verificationResult: "hard_bounced" });
+      expect((await db.select().from(mailSends).where(eq(mailSends.id, send.id)))[0]).toMatchObject({
+        status: "bounced",
+        bounceReason: "userunknown",
+        outcome: "reject_recipient",
+      });
       const events = await db.select().from(bounceEvents).where(eq(bounceEvents.inboundMessageId, row.id));
-      expect(events).toEqual([expect.objectContaining({ sendId: send.id, matchedBy: "verp", reason: "userunknown", status: "5.1.1", hardBounce: true })]);
+      expect(events).toEqual([
+        expect.objectContaining({
+          sendId: send.id,
+          matchedBy: "verp",
+          reason: "userunknown",
+          status: "5.1.1",
+          hardBounce: true,
+        }),
+      ]);
     });
 
     // The same DSN delivered again is a duplicate: no second event.
@@ -98,19 +135,41 @@ describe("bounces", () => {
     for (let i = 1; i <= config.SOFT_BOUNCE_SUPPRESS_AFTER; i++) {
       const send = await recordedSend(address);
       await deliverInbound(
-        dsn({ to: "bounces@docket.test", recipient: address, action: "failed", status: "5.2.2", diagnostic: "552 5.2.2 Mailbox full", originalMessageId: send.messageId, sendId: send.id }),
+        dsn({
+          to: "bounces@docket.test",
+          recipient: address,
+          action: "failed",
+          status: "5.2.2",
+          diagnostic: "552 5.2.2 Mailbox full",
+          originalMessageId: send.messageId,
+          sendId: send.id,
+        }),
       );
-      const suppressed = await withTestDb((db) => db.select().from(suppressions).where(eq(suppressions.address, address)));
+      const suppressed = await withTestDb((db) =>
+        db.select().from(suppressions).where(eq(suppressions.address, address)),
+      );
       expect(suppressed.length).toBe(i >= config.SOFT_BOUNCE_SUPPRESS_AFTER ? 1 : 0);
     }
     const confirmed = await recordedSend("works@carrier.test");
     await deliverInbound(
-      dsn({ to: verp(confirmed.id), recipient: "works@carrier.test", action: "delivered", status: "2.0.0", diagnostic: "250 2.0.0 OK", originalMessageId: confirmed.messageId }),
+      dsn({
+        to: verp(confirmed.id),
+        recipient: "works@carrier.test",
+        action: "delivered",
+        status: "2.0.0",
+        diagnostic: "250 2.0.0 OK",
+        originalMessageId: confirmed.messageId,
+      }),
     );
     await withTestDb(async (db) => {
-      expect((await db.select().from(emailAddresses).where(eq(emailAddresses.address, "works@carrier.test")))[0]?.verificationResult).toBe("send_confirmed");
+      expect(
+        (await db.select().from(emailAddresses).where(eq(emailAddresses.address, "works@carrier.test")))[0]
+          ?.verificationResult,
+      ).toBe("send_confirmed");
       expect((await db.select().from(mailSends).where(eq(mailSends.id, confirmed.id)))[0]?.status).toBe("delivered");
-      expect(await db.select().from(suppressions).where(eq(suppressions.address, "works@carrier.test"))).toHaveLength(0);
+      expect(await db.select().from(suppressions).where(eq(suppressions.address, "works@carrier.test"))).toHaveLength(
+        0,
+      );
     });
   });
 
@@ -156,13 +215,22 @@ describe("bounces", () => {
     const row = await deliverInbound(arf);
     expect(row).toMatchObject({ status: "processed", kind: "complaint" });
     await withTestDb(async (db) => {
-      expect((await db.select().from(suppressions).where(eq(suppressions.address, "angry@carrier.test")))[0]?.reason).toBe("complaint");
+      expect(
+        (await db.select().from(suppressions).where(eq(suppressions.address, "angry@carrier.test")))[0]?.reason,
+      ).toBe("complaint");
       expect((await db.select().from(mailSends).where(eq(mailSends.id, send.id)))[0]?.status).toBe("complained");
     });
-    const telegram = await waitFor(async () => {
-      const captured = (await (await fetch(`${url}/__captured`)).json()) as { path: string; body: { text?: string } }[];
-      return captured.find((c) => c.path.includes("/telegram/") && c.body.text?.includes("angry@carrier.test"));
-    }, 10_000, "the complaint alert");
+    const telegram = await waitFor(
+      async () => {
+        const captured = (await (await fetch(`${url}/__captured`)).json()) as {
+          path: string;
+          body: { text?: string };
+        }[];
+        return captured.find((c) => c.path.includes("/telegram/") && c.body.text?.includes("angry@carrier.test"));
+      },
+      10_000,
+      "the complaint alert",
+    );
     expect(telegram.body.text).toMatch(/complaint/i);
   });
 
@@ -196,14 +264,23 @@ describe("DMARC reports", () => {
       <record><row><source_ip>198.51.100.77</source_ip><count>25</count><policy_evaluated><disposition>reject</disposition><dkim>fail</dkim><spf>fail</spf></policy_evaluated></row><identifiers><header_from>docket.test</header_from></identifiers><auth_results><spf><domain>spoof.test</domain><result>fail</result></spf></auth_results></record>
     </feedback>`;
     let content: Uint8Array = new TextEncoder().encode(xml);
-    if (gzipped) content = new Uint8Array(await new Response(new Blob([content]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    if (gzipped)
+      content = new Uint8Array(
+        await new Response(new Blob([content]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+      );
     const composed = await composeMessage(
       {
         to: "dmarc@docket.test",
         from: "noreply-dmarc-support@google.com",
         subject: `Report domain: docket.test Submitter: google.com Report-ID: ${reportId}`,
         text: "This is an aggregate report from google.com.",
-        attachments: [{ filename: `google.com!docket.test!1795219200!1795305599.xml${gzipped ? ".gz" : ""}`, content, contentType: gzipped ? "application/gzip" : "text/xml" }],
+        attachments: [
+          {
+            filename: `google.com!docket.test!1795219200!1795305599.xml${gzipped ? ".gz" : ""}`,
+            content,
+            contentType: gzipped ? "application/gzip" : "text/xml",
+          },
+        ],
       },
       config,
     );
@@ -215,7 +292,9 @@ describe("DMARC reports", () => {
     expect(row).toMatchObject({ status: "processed", kind: "dmarc_report" });
     const [report] = await withTestDb((db) => db.select().from(dmarcReports).where(eq(dmarcReports.reportId, "rep-1")));
     expect(report).toMatchObject({ orgName: "google.com", domain: "docket.test", inboundMessageId: row.id });
-    const records = await withTestDb((db) => db.select().from(dmarcRecords).where(eq(dmarcRecords.reportId, report!.id)));
+    const records = await withTestDb((db) =>
+      db.select().from(dmarcRecords).where(eq(dmarcRecords.reportId, report!.id)),
+    );
     expect(records.map((r) => [r.sourceIp, r.count, r.ours, r.dmarcPass]).sort()).toEqual([
       ["198.51.100.77", 25, false, false],
       ["203.0.113.9", 40, true, true],
@@ -225,12 +304,16 @@ describe("DMARC reports", () => {
     const again = await deliverInbound(await reportEmail("rep-1", false));
     expect(again.status).toBe("processed");
     expect((again.detail as { reports: { isNew: boolean }[] }).reports[0]?.isNew).toBe(false);
-    expect(await withTestDb((db) => db.select().from(dmarcReports).where(eq(dmarcReports.reportId, "rep-1")))).toHaveLength(1);
+    expect(
+      await withTestDb((db) => db.select().from(dmarcReports).where(eq(dmarcReports.reportId, "rep-1"))),
+    ).toHaveLength(1);
   });
 
   it("a zip bomb fails its message record with a clear error, keeps the raw mail, and is not retried", async () => {
     const zeros = new Uint8Array(16 * 1024 * 1024);
-    const gz = new Uint8Array(await new Response(new Blob([zeros]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer());
+    const gz = new Uint8Array(
+      await new Response(new Blob([zeros]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
     const composed = await composeMessage(
       {
         to: "dmarc@docket.test",
@@ -261,15 +344,26 @@ describe("messages for people", () => {
         "",
       ].join("\r\n"),
     );
-    expect(row).toMatchObject({ status: "processed", kind: "agency_reply", detail: { agency: { kind: "IRP", orderNumber: "CO-2026-000123" } } });
+    expect(row).toMatchObject({
+      status: "processed",
+      kind: "agency_reply",
+      detail: { agency: { kind: "IRP", orderNumber: "CO-2026-000123" } },
+    });
     // The forward leaves after the transaction commits: wait for the relay to have it.
     const { httpPort } = inject("smtp");
     const subject = "Fwd: RE: [DK-IRP CO-2026-000123] Schedule A/B request";
     const listForwards = async () =>
-      ((await (await fetch(`http://127.0.0.1:${httpPort}/messages`)).json()) as { subject: string; envelope: { to: string[] } }[]).filter(
-        (m) => m.subject === subject,
-      );
-    const forwards = await waitFor(async () => ((await listForwards()).length > 0 ? await listForwards() : undefined), 10_000, "the forward");
+      (
+        (await (await fetch(`http://127.0.0.1:${httpPort}/messages`)).json()) as {
+          subject: string;
+          envelope: { to: string[] };
+        }[]
+      ).filter((m) => m.subject === subject);
+    const forwards = await waitFor(
+      async () => ((await listForwards()).length > 0 ? await listForwards() : undefined),
+      10_000,
+      "the forward",
+    );
     expect(forwards).toHaveLength(1);
     expect(forwards[0]?.envelope.to).toEqual(["ops@docket.test"]);
   });

@@ -10,7 +10,6 @@ import type { HostileBehaviour } from "../../scripts/lib/smtp-sink-types";
 // Runs in workerd. The SMTP tests talk to real smtp-server instances started by the global
 // setup (scripts/lib/smtp-sink.ts) over cloudflare:sockets; nothing is mocked.
 
-
 const sink = inject("smtp");
 
 /** A sink variant from the global setup (scripts/lib/smtp-sink.ts startTestSinks). */
@@ -89,14 +88,20 @@ describe("parseReply (RFC 5321 4.2, RFC 3463 / RFC 2034)", () => {
   });
 
   it("joins a multi-line reply and takes the enhanced code off every line", () => {
-    const reply = parseReply(["451-4.7.1 Greylisted, see", "451-4.7.1 https://postmaster.example/greylisting", "451 4.7.1 try again later"]);
+    const reply = parseReply([
+      "451-4.7.1 Greylisted, see",
+      "451-4.7.1 https://postmaster.example/greylisting",
+      "451 4.7.1 try again later",
+    ]);
     expect(reply.code).toBe(451);
     expect(reply.enhancedCode).toBe("4.7.1");
     expect(reply.text).toBe("Greylisted, see https://postmaster.example/greylisting try again later");
   });
 
   it("lists EHLO keywords with their parameters", () => {
-    const reply = parseReply("250-smtp.example.com hello\r\n250-SIZE 35882577\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n");
+    const reply = parseReply(
+      "250-smtp.example.com hello\r\n250-SIZE 35882577\r\n250-AUTH PLAIN LOGIN\r\n250 STARTTLS\r\n",
+    );
     expect(reply.enhancedCode).toBeNull();
     const capabilities = ehloCapabilities(reply);
     expect(capabilities.get("SIZE")).toEqual(["35882577"]);
@@ -203,7 +208,10 @@ describe("composeMessage", () => {
     expect(defaults.parsed.from).toEqual({ name: "Docket", address: "noreply@send.docket.test" });
     expect(defaults.parsed.replyTo).toEqual([{ name: "", address: "hello@docket.test" }]);
     expect(headerValues(defaults.parsed, "date")).toEqual(["Wed, 04 Mar 2026 05:06:07 +0000"]);
-    const custom = await compose({ from: "Filings <filings@send.docket.test>", replyTo: "Support <support@docket.test>" });
+    const custom = await compose({
+      from: "Filings <filings@send.docket.test>",
+      replyTo: "Support <support@docket.test>",
+    });
     expect(custom.parsed.from).toEqual({ name: "Filings", address: "filings@send.docket.test" });
     expect(custom.parsed.replyTo).toEqual([{ name: "Support", address: "support@docket.test" }]);
     expect(custom.envelope.from).toBe("filings@send.docket.test");
@@ -232,7 +240,12 @@ describe("composeMessage", () => {
       cc: "cc@carrier.example",
       bcc: ["audit@docket.test", "owner@carrier.example"],
     });
-    expect(m.envelope.to).toEqual(["owner@carrier.example", "two@carrier.example", "cc@carrier.example", "audit@docket.test"]);
+    expect(m.envelope.to).toEqual([
+      "owner@carrier.example",
+      "two@carrier.example",
+      "cc@carrier.example",
+      "audit@docket.test",
+    ]);
     expect(m.headerBlock).not.toMatch(/^bcc:/im);
     expect(m.text).not.toContain("audit@docket.test");
     expect(m.parsed.to?.map((a) => a.address)).toEqual(["owner@carrier.example", "two@carrier.example"]);
@@ -259,7 +272,11 @@ describe("composeMessage", () => {
     ["a CRLF in the subject", { subject: "Hi\r\nBcc: victim@evil.example" }, "subject"],
     ["a LF in the subject", { subject: "Hi\nX-Evil: 1" }, "subject"],
     ["a NUL in the subject", { subject: "Hi\0" }, "subject"],
-    ["a LF in a header value", { headers: { "X-Docket-Campaign": "a\nBcc: victim@evil.example" } }, "headers.X-Docket-Campaign"],
+    [
+      "a LF in a header value",
+      { headers: { "X-Docket-Campaign": "a\nBcc: victim@evil.example" } },
+      "headers.X-Docket-Campaign",
+    ],
     ["a CRLF in a header name", { headers: { "X-A\r\nBcc": "victim@evil.example" } }, "headers.X-A\r\nBcc"],
     ["a CRLF in To", { to: "owner@carrier.example\r\nBcc: victim@evil.example" }, "to"],
     ["a CR in a display name", { to: "Owner\rBcc: victim@evil.example <owner@carrier.example>" }, "to"],
@@ -316,7 +333,9 @@ describe("composeMessage", () => {
   });
 
   it("refuses a header that would produce a line over 998 characters (RFC 5322 2.1.1)", async () => {
-    const error = await composeError({ headers: { "List-Unsubscribe": `<https://docket.test/u/${"a".repeat(1200)}>` } });
+    const error = await composeError({
+      headers: { "List-Unsubscribe": `<https://docket.test/u/${"a".repeat(1200)}>` },
+    });
     expect(error.code).toBe("line_too_long");
   });
 
@@ -327,7 +346,9 @@ describe("composeMessage", () => {
 
   it("attaches binary content as a base64 part of multipart/mixed", async () => {
     const bytes = new Uint8Array(600).map((_, i) => (i * 7) % 256);
-    const m = await compose({ attachments: [{ filename: "receipt.pdf", content: bytes, contentType: "application/pdf" }] });
+    const m = await compose({
+      attachments: [{ filename: "receipt.pdf", content: bytes, contentType: "application/pdf" }],
+    });
     expect(m.headerBlock).toMatch(/^Content-Type: multipart\/mixed;/m);
     const [attachment] = m.parsed.attachments;
     expect(attachment?.filename).toBe("receipt.pdf");
@@ -380,12 +401,15 @@ async function sinkRaw(id: string, httpPort = sink.httpPort): Promise<Uint8Array
 /** The sink's record of the connection that said EHLO/HELO with this name. */
 async function sinkSession(ehloName: string, httpPort = sink.httpPort): Promise<SinkSession> {
   const sessions = (await (await fetch(`http://${sink.host}:${httpPort}/sessions`)).json()) as SinkSession[];
-  const matching = sessions.filter((s) => s.transcript.some((l) => l === `C: EHLO ${ehloName}` || l === `C: HELO ${ehloName}`));
+  const matching = sessions.filter((s) =>
+    s.transcript.some((l) => l === `C: EHLO ${ehloName}` || l === `C: HELO ${ehloName}`),
+  );
   expect(matching).toHaveLength(1);
   return matching[0]!;
 }
 
-const clientCommands = (session: SinkSession) => session.transcript.filter((l) => l.startsWith("C: ")).map((l) => l.slice(3));
+const clientCommands = (session: SinkSession) =>
+  session.transcript.filter((l) => l.startsWith("C: ")).map((l) => l.slice(3));
 
 const message = (overrides: Partial<OutboundMessage> = {}): OutboundMessage => ({
   to: "owner@carrier.example",
@@ -427,12 +451,17 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
     ]);
 
     const stored = await sinkMessage(outcome.messageId);
-    expect(stored?.envelope).toEqual({ from: "noreply@send.docket.test", to: ["owner@carrier.example", "audit@docket.test"] });
+    expect(stored?.envelope).toEqual({
+      from: "noreply@send.docket.test",
+      to: ["owner@carrier.example", "audit@docket.test"],
+    });
     expect(outcome.text).toContain(stored!.id);
     const raw = await sinkRaw(stored!.id);
     // The body really had lines starting with "." (so stuffing was exercised) and they
     // arrive intact.
-    expect(new TextDecoder().decode(submitted)).toContain("\r\n.A line that starts with a dot\r\n..and two dots\r\n.\r\nend");
+    expect(new TextDecoder().decode(submitted)).toContain(
+      "\r\n.A line that starts with a dot\r\n..and two dots\r\n.\r\nend",
+    );
     expect(raw).toEqual(submitted);
 
     const session = await sinkSession(ehloName);
@@ -449,7 +478,9 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
   });
 
   it("reports each recipient: accepted overall when DATA is accepted, refused ones listed", async () => {
-    const outcome = await createMailer(baseConfig()).send(message({ to: ["ok@carrier.example", "reject-1@carrier.example"] }));
+    const outcome = await createMailer(baseConfig()).send(
+      message({ to: ["ok@carrier.example", "reject-1@carrier.example"] }),
+    );
     expect(outcome).toMatchObject({ status: "accepted", code: 250, stage: "done" });
     expect(outcome.recipients).toEqual([
       expect.objectContaining({ address: "ok@carrier.example", status: "accepted", code: 250 }),
@@ -482,19 +513,25 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
 
   it("takes the last refused RCPT when every recipient is refused, and abandons with RSET", async () => {
     const { config, ehloName } = uniqueConfig();
-    const lastRejected = await createMailer(config).send(message({ to: ["defer-2@carrier.example", "reject-3@carrier.example"] }));
+    const lastRejected = await createMailer(config).send(
+      message({ to: ["defer-2@carrier.example", "reject-3@carrier.example"] }),
+    );
     expect(lastRejected).toMatchObject({ status: "rejected", code: 550, stage: "rcpt" });
     expect(lastRejected.recipients.map((r) => [r.status, r.code])).toEqual([
       ["deferred", 451],
       ["rejected", 550],
     ]);
     expect(clientCommands(await sinkSession(ehloName)).slice(-2)).toEqual(["RSET", "QUIT"]);
-    const lastDeferred = await createMailer(baseConfig()).send(message({ to: ["reject-4@carrier.example", "defer-3@carrier.example"] }));
+    const lastDeferred = await createMailer(baseConfig()).send(
+      message({ to: ["reject-4@carrier.example", "defer-3@carrier.example"] }),
+    );
     expect(lastDeferred).toMatchObject({ status: "deferred", code: 451, stage: "rcpt" });
   });
 
   it("rejects on a 5xx at the end of DATA (554 5.7.1), for every recipient accepted at RCPT", async () => {
-    const outcome = await createMailer(baseConfig()).send(message({ to: ["ok@carrier.example", "blocked-1@carrier.example"] }));
+    const outcome = await createMailer(baseConfig()).send(
+      message({ to: ["ok@carrier.example", "blocked-1@carrier.example"] }),
+    );
     expect(outcome).toMatchObject({ status: "rejected", code: 554, enhancedCode: "5.7.1", stage: "data" });
     expect(outcome.recipients.map((r) => [r.address, r.status, r.code])).toEqual([
       ["ok@carrier.example", "rejected", 554],
@@ -511,8 +548,14 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
 
   it("defers with no code when a reply takes longer than SMTP_TIMEOUT_MS", async () => {
     const started = Date.now();
-    const outcome = await createMailer(baseConfig({ SMTP_TIMEOUT_MS: "300" })).send(message({ to: "slow-1@carrier.example" }));
-    expectNoReply(outcome, "rcpt", /^timed out after 300 ms waiting for the RCPT TO reply for slow-1@carrier\.example$/);
+    const outcome = await createMailer(baseConfig({ SMTP_TIMEOUT_MS: "300" })).send(
+      message({ to: "slow-1@carrier.example" }),
+    );
+    expectNoReply(
+      outcome,
+      "rcpt",
+      /^timed out after 300 ms waiting for the RCPT TO reply for slow-1@carrier\.example$/,
+    );
     expect(Date.now() - started).toBeLessThan(3000);
   });
 
@@ -553,14 +596,15 @@ describe("createMailer over SMTP (the sink, plaintext with AUTH)", () => {
 
   it("throws for a message that must not be sent, before connecting", async () => {
     const { config, ehloName } = uniqueConfig();
-    await expect(createMailer(config).send(message({ subject: "x\r\nBcc: victim@evil.example" }))).rejects.toMatchObject({
+    await expect(
+      createMailer(config).send(message({ subject: "x\r\nBcc: victim@evil.example" })),
+    ).rejects.toMatchObject({
       name: "ComposeError",
       code: "header_injection",
     });
     const sessions = (await (await fetch(`http://${sink.host}:${sink.httpPort}/sessions`)).json()) as SinkSession[];
     expect(sessions.some((s) => s.transcript.some((l) => l.includes(ehloName)))).toBe(false);
   });
-
 });
 
 describe("createMailer over TLS (certificates from test/fixtures/smtp-tls, CA trusted by workerd)", () => {
@@ -568,7 +612,9 @@ describe("createMailer over TLS (certificates from test/fixtures/smtp-tls, CA tr
     const tlsSink = provided("smtpStarttls");
     const { config, ehloName } = uniqueConfig({ SMTP_PORT: String(tlsSink.port), SMTP_SECURITY: "starttls" });
     const outcome = await createMailer(config).send(message());
-    expect(outcome.status, `${outcome.text} (is the test CA trusted? see trustTestCertificateAuthority)`).toBe("accepted");
+    expect(outcome.status, `${outcome.text} (is the test CA trusted? see trustTestCertificateAuthority)`).toBe(
+      "accepted",
+    );
     expect(outcome).toMatchObject({ code: 250, stage: "done" });
     const session = await sinkSession(ehloName, tlsSink.httpPort);
     expect(session.tls).toBe(true);
@@ -601,7 +647,9 @@ describe("createMailer over TLS (certificates from test/fixtures/smtp-tls, CA tr
     const implicit = provided("smtpImplicitTls");
     const { config, ehloName } = uniqueConfig({ SMTP_PORT: String(implicit.port), SMTP_SECURITY: "tls" });
     const outcome = await createMailer(config).send(message());
-    expect(outcome.status, `${outcome.text} (is the test CA trusted? see trustTestCertificateAuthority)`).toBe("accepted");
+    expect(outcome.status, `${outcome.text} (is the test CA trusted? see trustTestCertificateAuthority)`).toBe(
+      "accepted",
+    );
     expect(outcome).toMatchObject({ code: 250, stage: "done" });
     const session = await sinkSession(ehloName, implicit.httpPort);
     expect(session.tls).toBe(true);
@@ -610,7 +658,11 @@ describe("createMailer over TLS (certificates from test/fixtures/smtp-tls, CA tr
 });
 
 describe("createMailer against misbehaving servers", () => {
-  const send = (behaviour: HostileBehaviour, overrides: Record<string, string> = {}, to: string | string[] = "owner@carrier.example") =>
+  const send = (
+    behaviour: HostileBehaviour,
+    overrides: Record<string, string> = {},
+    to: string | string[] = "owner@carrier.example",
+  ) =>
     createMailer(
       baseConfig({ SMTP_PORT: String(provided("smtpHostile").ports[behaviour]), SMTP_TIMEOUT_MS: "500", ...overrides }),
     ).send(message({ to }));
@@ -644,7 +696,11 @@ describe("createMailer against misbehaving servers", () => {
   });
 
   it("refuses a reply that is not SMTP", async () => {
-    expectNoReply(await send("garbage"), "greeting", /^the server sent a malformed SMTP reply line: "HTTP\/1\.1 400 Bad Request"$/);
+    expectNoReply(
+      await send("garbage"),
+      "greeting",
+      /^the server sent a malformed SMTP reply line: "HTTP\/1\.1 400 Bad Request"$/,
+    );
   });
 
   it("reports a connection dropped mid-dialogue", async () => {

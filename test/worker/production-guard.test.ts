@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { loadAppConfig } from "../../domain/config/app-config";
+import { APP_CONFIG_KEYS, loadAppConfig } from "../../domain/config/app-config";
 import worker from "../../workers/index";
 import { testEnv } from "../support/db";
 
@@ -26,7 +26,12 @@ const goodProduction: Record<string, string> = {
 };
 
 async function fetchWith(overrides: Record<string, string | undefined>, path = "/health") {
-  const env = { ...testEnv, ...goodProduction, NEON_WS_PROXY: undefined, DEV_SMTP_SINK: undefined, ...overrides } as unknown as Cloudflare.Env;
+  // The test run's bindings (R2, queues, DOs) without any of its configuration: production
+  // gets only what goodProduction and the case say.
+  const bindings = Object.fromEntries(
+    Object.entries(testEnv).filter(([key]) => !(APP_CONFIG_KEYS as string[]).includes(key)),
+  );
+  const env = { ...bindings, ...goodProduction, ...overrides } as unknown as Cloudflare.Env;
   const ctx = createExecutionContext();
   const res = await worker.fetch(new Request(`https://filings.acme-compliance.com${path}`), env, ctx);
   await waitOnExecutionContext(ctx);
@@ -44,16 +49,40 @@ describe("the production guard", () => {
   it.each([
     ["a missing secret", { ADMIN_TOKEN: undefined }, "ADMIN_TOKEN: required in production but not set"],
     ["a placeholder secret", { SMTP_PASSWORD: "change-me" }, "SMTP_PASSWORD: still a placeholder"],
-    ["a placeholder fragment", { DATABASE_URL: "postgres://user:CHANGE_THIS_PASSWORD@db/docket" }, "DATABASE_URL: still a placeholder"],
-    ["the payment simulator", { DEV_PAYMENT_SIMULATOR: "true" }, "DEV_PAYMENT_SIMULATOR: the payment simulator is development-only"],
+    [
+      "a placeholder fragment",
+      { DATABASE_URL: "postgres://user:CHANGE_THIS_PASSWORD@db/docket" },
+      "DATABASE_URL: still a placeholder",
+    ],
+    [
+      "the payment simulator",
+      { DEV_PAYMENT_SIMULATOR: "true" },
+      "DEV_PAYMENT_SIMULATOR: the payment simulator is development-only",
+    ],
     ["the SMTP sink", { DEV_SMTP_SINK: "1" }, "DEV_SMTP_SINK: the SMTP sink is development-only"],
-    ["fixture portals", { DEV_FIXTURE_PORTALS: "on" }, "DEV_FIXTURE_PORTALS: fixture agency portals is development-only"],
+    [
+      "fixture portals",
+      { DEV_FIXTURE_PORTALS: "on" },
+      "DEV_FIXTURE_PORTALS: fixture agency portals is development-only",
+    ],
     ["the local Postgres proxy", { NEON_WS_PROXY: "127.0.0.1:5480/v1" }, "NEON_WS_PROXY"],
-    ["the local Stripe stand-in", { STRIPE_API_BASE: "http://127.0.0.1:12111" }, "STRIPE_API_BASE: the local Stripe stand-in"],
-    ["a Stripe test key", { STRIPE_SECRET_KEY: "sk_test_51Nq8ZpK2vW3xY4z5A6b7C8d9E0f" }, "STRIPE_SECRET_KEY: not a live key"],
+    [
+      "the local Stripe stand-in",
+      { STRIPE_API_BASE: "http://127.0.0.1:12111" },
+      "STRIPE_API_BASE: the local Stripe stand-in",
+    ],
+    [
+      "a Stripe test key",
+      { STRIPE_SECRET_KEY: "sk_test_51Nq8ZpK2vW3xY4z5A6b7C8d9E0f" },
+      "STRIPE_SECRET_KEY: not a live key",
+    ],
     ["a missing webhook secret", { STRIPE_WEBHOOK_SECRET: undefined }, "STRIPE_WEBHOOK_SECRET: required in production"],
     ["plaintext SMTP", { SMTP_SECURITY: "none" }, "SMTP_SECURITY: plaintext SMTP is development-only"],
-    ["a documentation domain", { MAIL_SENDING_DOMAIN: "send.docket.example.com" }, "MAIL_SENDING_DOMAIN: still points at a placeholder"],
+    [
+      "a documentation domain",
+      { MAIL_SENDING_DOMAIN: "send.docket.example.com" },
+      "MAIL_SENDING_DOMAIN: still points at a placeholder",
+    ],
   ])("refuses every route with 503 and logs one line for %s", async (_what, overrides, logged) => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     for (const path of ["/health", "/health/deep", "/admin/mail/test", "/anything"]) {
@@ -75,7 +104,12 @@ describe("the production guard", () => {
   });
 
   it("lists every problem at once, one per line", () => {
-    const result = loadAppConfig({ ...goodProduction, ADMIN_TOKEN: "short", SMTP_PASSWORD: "placeholder", DEV_SMTP_SINK: "true" });
+    const result = loadAppConfig({
+      ...goodProduction,
+      ADMIN_TOKEN: "short",
+      SMTP_PASSWORD: "placeholder",
+      DEV_SMTP_SINK: "true",
+    });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.problems).toEqual([
@@ -86,7 +120,14 @@ describe("the production guard", () => {
   });
 
   it("development may use every stand-in", () => {
-    const result = loadAppConfig({ ...goodProduction, APP_ENV: "development", DEV_SMTP_SINK: "true", DEV_PAYMENT_SIMULATOR: "true", SMTP_SECURITY: "none", ADMIN_TOKEN: undefined });
+    const result = loadAppConfig({
+      ...goodProduction,
+      APP_ENV: "development",
+      DEV_SMTP_SINK: "true",
+      DEV_PAYMENT_SIMULATOR: "true",
+      SMTP_SECURITY: "none",
+      ADMIN_TOKEN: undefined,
+    });
     expect(result.ok).toBe(true);
   });
 

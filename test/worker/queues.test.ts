@@ -18,7 +18,14 @@ const RAW = [
 ].join("\r\n");
 
 function inboundMessage(key: string): InboundReceivedMessage {
-  return { type: "inbound.received", key, envelopeFrom: "ops@carrier.test", envelopeTo: "dmarc@docket.test", rawSize: RAW.length, receivedAt: new Date().toISOString() };
+  return {
+    type: "inbound.received",
+    key,
+    envelopeFrom: "ops@carrier.test",
+    envelopeTo: "dmarc@docket.test",
+    rawSize: RAW.length,
+    receivedAt: new Date().toISOString(),
+  };
 }
 
 describe("queues", () => {
@@ -29,11 +36,16 @@ describe("queues", () => {
     // Delivered twice (a redelivery): still one row.
     await testEnv.INBOUND_MAIL_QUEUE.send(inboundMessage(key));
     const row = await waitFor(
-      () => withTestDb(async (db) => (await db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, key)))[0]),
+      () =>
+        withTestDb(async (db) => (await db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, key)))[0]),
       20_000,
       "the inbound-mail consumer to record the message",
     );
-    expect(row).toMatchObject({ messageId: "<queue-test-1@carrier.test>", subject: "queue delivery test", fromHeader: "ops@carrier.test" });
+    expect(row).toMatchObject({
+      messageId: "<queue-test-1@carrier.test>",
+      subject: "queue delivery test",
+      fromHeader: "ops@carrier.test",
+    });
     await new Promise((r) => setTimeout(r, 1500));
     const rows = await withTestDb((db) => db.select().from(inboundMessages).where(eq(inboundMessages.r2Key, key)));
     expect(rows).toHaveLength(1);

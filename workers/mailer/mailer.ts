@@ -55,7 +55,11 @@ export function createMailer(config: AppConfig, transport: MailTransport = smtpT
   return {
     async send(message) {
       const composed = await composeMessage(message, config);
-      const result = await transport.submit({ envelope: composed.envelope, raw: composed.raw, messageId: composed.messageId });
+      const result = await transport.submit({
+        envelope: composed.envelope,
+        raw: composed.raw,
+        messageId: composed.messageId,
+      });
       return { ...result, messageId: composed.messageId };
     },
   };

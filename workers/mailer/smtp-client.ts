@@ -420,7 +420,9 @@ class Session {
     if (this.buffer.length > 0) {
       // Anything after the 220 arrived in plaintext yet would be read as if it came over
       // TLS: a man in the middle injecting replies (the STARTTLS response injection attack).
-      throw new TransportFailure("the server sent data after its STARTTLS reply; refusing to continue (possible response injection)");
+      throw new TransportFailure(
+        "the server sent data after its STARTTLS reply; refusing to continue (possible response injection)",
+      );
     }
     this.reader.releaseLock();
     this.writer.releaseLock();
@@ -450,7 +452,11 @@ class Session {
     if (this.closed) return;
     try {
       await this.command("QUIT");
-      await withTimeout(this.readReply(), Math.min(this.options.timeoutMs, QUIT_TIMEOUT_MS), "waiting for the QUIT reply");
+      await withTimeout(
+        this.readReply(),
+        Math.min(this.options.timeoutMs, QUIT_TIMEOUT_MS),
+        "waiting for the QUIT reply",
+      );
     } catch {
       // The transaction is already decided.
     }

@@ -11,7 +11,12 @@ adminRoutes.use("*", requireAdmin());
 
 const testMailSchema = z.object({
   to: z.email(),
-  subject: z.string().min(1).max(200).regex(/^[^\r\n]*$/, "one line").default("Docket test message"),
+  subject: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\r\n]*$/, "one line")
+    .default("Docket test message"),
 });
 
 /**

@@ -22,7 +22,9 @@ async function timed(run: () => Promise<unknown>): Promise<CheckResult> {
         timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
       }),
     ]);
-    return detail === undefined ? { ok: true, ms: Date.now() - started } : { ok: true, ms: Date.now() - started, detail };
+    return detail === undefined
+      ? { ok: true, ms: Date.now() - started }
+      : { ok: true, ms: Date.now() - started, detail };
   } catch (error) {
     return { ok: false, ms: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -47,30 +49,39 @@ healthRoutes.get("/health/deep", async (c) => {
   const env = c.env;
   const probe = crypto.randomUUID();
   const entries = await Promise.all([
-    ["postgres", timed(async () => {
-      const handle = openDb(config);
-      try {
-        const result = await handle.db.execute<{ ok: number }>(sql`select 1 as ok`);
-        if (result.rows[0]?.ok !== 1) throw new Error("unexpected answer to select 1");
-      } finally {
-        c.executionCtx.waitUntil(handle.close());
-      }
-    })],
-    ["r2", timed(async () => {
-      const key = `health/${probe}`;
-      await env.FILES.put(key, probe);
-      try {
-        const back = await env.FILES.get(key);
-        if ((await back?.text()) !== probe) throw new Error("object read back differs from what was written");
-      } finally {
-        await env.FILES.delete(key);
-      }
-    })],
+    [
+      "postgres",
+      timed(async () => {
+        const handle = openDb(config);
+        try {
+          const result = await handle.db.execute<{ ok: number }>(sql`select 1 as ok`);
+          if (result.rows[0]?.ok !== 1) throw new Error("unexpected answer to select 1");
+        } finally {
+          c.executionCtx.waitUntil(handle.close());
+        }
+      }),
+    ],
+    [
+      "r2",
+      timed(async () => {
+        const key = `health/${probe}`;
+        await env.FILES.put(key, probe);
+        try {
+          const back = await env.FILES.get(key);
+          if ((await back?.text()) !== probe) throw new Error("object read back differs from what was written");
+        } finally {
+          await env.FILES.delete(key);
+        }
+      }),
+    ],
     ["orderMachine", timed(async () => await env.ORDER_MACHINE.get(env.ORDER_MACHINE.idFromName("health")).ping())],
     ["mxThrottle", timed(async () => await env.MX_THROTTLE.get(env.MX_THROTTLE.idFromName("health")).ping())],
-    ["queue", timed(async () => {
-      await env.FULFILLMENT_QUEUE.send({ type: "health.ping", probe, at: new Date().toISOString() });
-    })],
+    [
+      "queue",
+      timed(async () => {
+        await env.FULFILLMENT_QUEUE.send({ type: "health.ping", probe, at: new Date().toISOString() });
+      }),
+    ],
   ] as const).then((pairs) => Promise.all(pairs.map(async ([name, p]) => [name, await p] as const)));
   const checks = Object.fromEntries(entries);
   const failing = entries.filter(([, r]) => !r.ok).map(([name]) => name);

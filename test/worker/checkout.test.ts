@@ -1,11 +1,11 @@
 import { eq, inArray } from "drizzle-orm";
 import { exports } from "cloudflare:workers";
 import Stripe from "stripe";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { checkouts, customers, discounts, orders } from "../../db/schema";
 import { getService } from "../../domain/catalog/services";
 import { testEnv, withTestDb } from "../support/db";
-import { simAndRelay, stripeFake } from "../support/fake-stripe";
+import { relayEvent, simAndRelay, stripeFake } from "../support/fake-stripe";
 import { waitFor } from "../support/wait-for";
 
 const checkout = (body: unknown) =>
@@ -203,7 +203,7 @@ describe("POST /api/checkout", () => {
       paymentMethod: "card",
     });
     const body = (await res.json()) as Created;
-    await simAndRelay(`checkout/sessions/${body.sessionId}/pay`);
+    const events = await simAndRelay(`checkout/sessions/${body.sessionId}/pay`);
     const paid = await waitFor(
       () =>
         withTestDb(async (db) => {
@@ -218,6 +218,27 @@ describe("POST /api/checkout", () => {
       db.select().from(checkouts).where(eq(checkouts.number, body.checkoutNumber)),
     );
     expect(row?.status).toBe("completed");
+
+    // One receipt, with signed links to the order and to all the customer's orders, even when
+    // Stripe delivers the event again.
+    const subject = `Payment received: ${getService("boc-3")!.displayName} (order ${body.orderNumbers[0]})`;
+    const receipts = async () =>
+      (
+        (await (await fetch(`http://127.0.0.1:${inject("smtp").httpPort}/messages`)).json()) as {
+          id: string;
+          subject: string;
+        }[]
+      ).filter((m) => m.subject === subject);
+    const [receipt] = await waitFor(
+      async () => ((await receipts()).length > 0 ? await receipts() : undefined),
+      10_000,
+      "the receipt",
+    );
+    for (const e of events) expect((await relayEvent(e.id)).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await receipts()).toHaveLength(1);
+    const raw = await (await fetch(`http://127.0.0.1:${inject("smtp").httpPort}/messages/${receipt!.id}/raw`)).text();
+    expect(raw.replace(/=\r?\n/g, "")).toMatch(/\/orders\?token=/);
   });
 });
 

@@ -307,10 +307,11 @@ interface SinkMessage {
   envelope: { from: string; to: string[] };
   subject: string | null;
 }
+/** Payment-failure nudges sent to `address` (receipts for the first payment are other mail). */
 async function mailTo(address: string) {
   const { httpPort } = inject("smtp");
   const all = (await (await fetch(`http://127.0.0.1:${httpPort}/messages`)).json()) as SinkMessage[];
-  return all.filter((m) => m.envelope.to.includes(address));
+  return all.filter((m) => m.envelope.to.includes(address) && (m.subject ?? "").includes("did not go through"));
 }
 async function rawMessage(id: string) {
   const { httpPort } = inject("smtp");

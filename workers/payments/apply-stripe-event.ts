@@ -1,4 +1,5 @@
 import { onChildOrderPaid } from "../orders/government-fee";
+import { sendPaymentReceipt } from "./payment-receipt";
 import type { Db } from "../../db/client";
 import { redeemDiscount, releaseDiscount } from "../../db/discounts";
 import {
@@ -147,6 +148,15 @@ export async function processStripeEvent(ctx: StripeEventContext, eventId: strin
       return (await machine.apply(order.number, plan.fact)) as ApplyResult;
     }),
   );
+
+  // The first time an order is paid, its customer gets a receipt with links to the order and to
+  // all their orders (once per order ever; see payment-receipt.ts).
+  for (const r of results) {
+    if (r.outcome === "applied" && r.status === "paid" && r.previousStatus !== "paid") {
+      const order = targets.find((t) => t.number === r.orderNumber);
+      if (order) await sendPaymentReceipt(db, ctx.config, order);
+    }
+  }
 
   // A paid government-fee child order tells its parent (government_fee_paid). On "duplicate"
   // too: if an earlier attempt applied the payment and then failed, this is the only call left.

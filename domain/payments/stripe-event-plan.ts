@@ -88,6 +88,17 @@ const invoice = z.object({
   subscription: expandable,
   subscription_details: z.object({ metadata }).nullish(),
   payment_intent: expandable,
+  /**
+   * Since 2025-03-31.basil the invoice names its PaymentIntents only here
+   * (https://docs.stripe.com/api/invoice-payment/object): the top-level field is gone.
+   */
+  payments: z
+    .object({
+      data: z.array(
+        z.object({ payment: z.object({ type: z.string().optional(), payment_intent: expandable }).nullish() }),
+      ),
+    })
+    .nullish(),
   /** Since 2025-03-31.basil. */
   parent: z
     .object({
@@ -95,6 +106,11 @@ const invoice = z.object({
     })
     .nullish(),
 });
+
+/** The invoice's PaymentIntent: the old top-level field, else the first one in `payments`. */
+function invoicePaymentIntent(inv: z.infer<typeof invoice>): string | undefined {
+  return inv.payment_intent ?? inv.payments?.data.map((p) => p.payment?.payment_intent).find((id) => id !== undefined);
+}
 
 // https://docs.stripe.com/api/subscriptions/object
 const subscription = z.object({
@@ -308,7 +324,7 @@ export function planStripeEvent(raw: unknown): StripeEventPlan {
       const link = {
         subscriptionId,
         customerId: inv.customer,
-        ...(initial ? { paymentIntentId: inv.payment_intent } : {}),
+        ...(initial ? { paymentIntentId: invoicePaymentIntent(inv) } : {}),
       };
       if (event.type === "invoice.paid") {
         if (renewal) {

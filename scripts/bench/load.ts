@@ -19,6 +19,8 @@ export interface LoadResult {
   /** Connection errors (timeouts included), non-2xx answers and body mismatches together. */
   errors: number;
   errorDetail: { connection: number; timeouts: number; non2xx: number; statusCodes: Record<string, number> };
+  /** A scenario's invariant (stack-scenario.ts), shown in the table's check column (`label`, or PASS/FAIL). */
+  check?: { pass: boolean; summary: string; label?: string };
 }
 
 export function assertLoopback(url: string): void {

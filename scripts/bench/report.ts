@@ -73,9 +73,14 @@ export function formatTable(rows: readonly BenchRow[], baselineName: string): st
     String(r.result.errors),
     r.baseline ? `${number(r.throughputRatio, 2)}× (baseline)` : `${number(r.throughputRatio, 2)}×`,
   ]);
+  // A scenario's invariant (stack-scenarios.ts), when one ran.
+  if (rows.some((r) => r.result.check)) {
+    header.push("check");
+    rows.forEach((r, i) => body[i]!.push(r.result.check ? (r.result.check.label ?? (r.result.check.pass ? "PASS" : "FAIL")) : ""));
+  }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   // Names left, numbers right: columns of figures compare at a glance.
-  const cell = (text: string, i: number) => (i < 2 || i === header.length - 1 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
+  const cell = (text: string, i: number) => (i < 2 || i >= 6 ? text.padEnd(widths[i]!) : text.padStart(widths[i]!));
   const line = (cells: string[]) => cells.map(cell).join("  ").trimEnd();
   return [line(header), widths.map((w) => "─".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }

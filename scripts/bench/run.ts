@@ -13,6 +13,8 @@ import { runInProcessBenchmarks, splitOnly } from "./in-process";
 import type { InProcessBenchmark } from "./passes";
 import { runLoad, type LoadResult } from "./load";
 import { baselineDrift, formatTable, withRatios, writeReport } from "./report";
+import type { ScenarioOutcome } from "./stack-scenario";
+import { printScenarioOutcomes, runScenario, scenarioDatabaseUrl, writeScenarioReport } from "./stack-scenarios";
 
 const say = (line: string) => console.log(`bench: ${line}`);
 const fail = (message: string, code = 1): never => {
@@ -83,6 +85,7 @@ async function preflight(workerUrl: string, benchmark: Benchmark): Promise<void>
 const startedAt = new Date();
 const warmupSeconds = Math.min(2, args!.durationSeconds);
 const results: { benchmark: Benchmark; result: LoadResult }[] = [];
+const scenarioOutcomes: ScenarioOutcome[] = [];
 let recheck: LoadResult | undefined;
 try {
   stack = await startLocalStack({ env, log: say, signal: controller.signal });
@@ -91,8 +94,26 @@ try {
 }
 try {
   const workerUrl = stack!.info.workerUrl;
-  for (const benchmark of selected!) await preflight(workerUrl, benchmark);
+  for (const benchmark of selected!) if (!benchmark.scenario) await preflight(workerUrl, benchmark);
   for (const benchmark of selected!) {
+    if (benchmark.scenario) {
+      // A scenario (stack-scenarios.ts): its own requests and checks; its rows join the table.
+      const outcome = await runScenario(benchmark.scenario, {
+        workerUrl,
+        stripeUrl: stack!.info.stripe.url,
+        databaseUrl: scenarioDatabaseUrl(stack!.info),
+        connections: args!.connections,
+        durationSeconds: args!.durationSeconds,
+        log: say,
+        measured: results.map((r) => ({ name: r.benchmark.name, result: r.result })),
+        watchWorkerOutput: (fn) => stack!.forwardWorkerOutput(fn),
+      });
+      scenarioOutcomes.push(outcome);
+      for (const row of outcome.rows) {
+        results.push({ benchmark: { name: row.name, path: row.path, description: row.description }, result: row.result });
+      }
+      continue;
+    }
     say(`${benchmark.name}: GET ${benchmark.path}, ${args!.connections} connections, ${warmupSeconds} s warm-up + ${args!.durationSeconds} s`);
     const result = await runLoad({
       url: `${workerUrl}${benchmark.path}`,
@@ -125,8 +146,10 @@ if (recheck && drift !== undefined) {
       (Math.abs(drift) > 0.2 ? ". The machine's load changed during the run: treat the ratios as rough." : ""),
   );
 }
+const scenariosPassed = printScenarioOutcomes(scenarioOutcomes);
 const failing = rows.filter((r) => r.result.errors > 0);
 for (const row of failing) say(`${row.name}: ${row.result.errors} errors ${JSON.stringify(row.result.errorDetail)}`);
+if (scenarioOutcomes.length > 0) await writeScenarioReport(join(layout.dataDir, "bench", "scenarios.json"), scenarioOutcomes);
 await writeReport(resultsFile, {
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
@@ -137,4 +160,4 @@ await writeReport(resultsFile, {
   rows,
 });
 say(`results written to ${resultsFile}`);
-process.exit(failing.length > 0 ? 1 : 0);
+process.exit(failing.length > 0 || !scenariosPassed ? 1 : 0);

@@ -242,6 +242,32 @@ describe("POST /api/checkout", () => {
   });
 });
 
+describe("a refunded subscription payment", () => {
+  it("reaches its order: the invoice's PaymentIntent is read from invoice.payments (API 2025-03-31 and later)", async () => {
+    const res = await checkout({
+      items: [{ slug: "oig-sam-screening" }],
+      customer: { email: "refund@clinic.test" },
+      paymentMethod: "card",
+    });
+    const body = (await res.json()) as Created;
+    await simAndRelay(`checkout/sessions/${body.sessionId}/pay`);
+    const orderIs = (status: string) =>
+      waitFor(
+        () =>
+          withTestDb(async (db) =>
+            (await db.select().from(orders).where(eq(orders.number, body.orderNumbers[0]!)))[0]?.status === status
+              ? true
+              : undefined,
+          ),
+        15_000,
+        `the order to be ${status}`,
+      );
+    await orderIs("paid");
+    await simAndRelay("refunds", { checkout_session: body.sessionId });
+    await orderIs("refunded");
+  });
+});
+
 function testEnv_bps(method: "card" | "klarna" | "ach"): number {
   const key = { card: "SURCHARGE_CARD_BPS", klarna: "SURCHARGE_KLARNA_BPS", ach: "SURCHARGE_ACH_BPS" }[method];
   const raw = (testEnv as unknown as Record<string, string | undefined>)[key];

@@ -1,3 +1,4 @@
+import { HANDLED_STRIPE_EVENT_TYPES } from "../../../domain/payments/stripe-event-plan";
 import { newId } from "./ids";
 import { MAX_EVENTS, type EventRecord, type FakeStripeState, type StateStore } from "./state";
 import type { StripeEvent } from "./stripe-objects";
@@ -17,14 +18,9 @@ import type { WebhookDeliverer } from "./webhook-delivery";
  * are still created (GET /v1/events/:id, /__sim/events) but not sent, as with Stripe.
  */
 export const DEFAULT_ENABLED_EVENTS: readonly string[] = [
-  "checkout.session.completed",
-  "checkout.session.async_payment_succeeded",
-  "checkout.session.async_payment_failed",
-  "checkout.session.expired",
-  "invoice.paid",
-  "invoice.payment_failed",
-  "customer.subscription.deleted",
-  "charge.refunded",
+  // The Worker's own list, so the fake can never drift from what the platform handles.
+  ...HANDLED_STRIPE_EVENT_TYPES,
+  // Sent but ignored by the Worker: proves an unhandled type is recorded and answered 200.
   "payment_intent.payment_failed",
 ];
 

@@ -61,6 +61,8 @@ export default defineConfig({
                   DEV_PAYMENT_SIMULATOR: "true",
                   ADMIN_JWT_SECRET: "test-admin-jwt-secret-0123456789abcdef",
                   CUSTOMER_LINK_SECRET: "test-customer-link-secret-0123456789ab",
+                  // The order machines' reminders are walked by moving their clocks (test/support/orders.ts).
+                  DEV_CLOCK_CONTROL: "true",
                   MTA_INSTANCE_IPS: JSON.stringify({
                     "postfix-out01": "203.0.113.10",
                     "postfix-out02": "203.0.113.11",

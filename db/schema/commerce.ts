@@ -3,6 +3,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  date,
   index,
   integer,
   jsonb,
@@ -56,10 +57,19 @@ export const checkouts = pgTable(
   (t) => [index("checkouts_customer").on(t.customerId)],
 );
 
+/** Every status the order machine can mirror (domain/orders/order-status.ts says what each means). */
 export const ORDER_STATUSES = [
   "pending_payment",
   "payment_processing",
   "paid",
+  "awaiting_intake",
+  "awaiting_signature",
+  "awaiting_customer_answer",
+  "awaiting_government_fee",
+  "ready_to_file",
+  "filing",
+  "needs_manual_filing",
+  "completed",
   "payment_failed",
   "cancelled",
   "refunded",
@@ -91,6 +101,10 @@ export const orders = pgTable(
     stripePaymentIntentId: text("stripe_payment_intent_id"),
     intake: jsonb("intake"),
     attribution: jsonb("attribution"),
+    /** When the filing falls due again (UCR yearly, MCS-150 by USDOT digits, monthly monitoring). */
+    nextDueOn: date("next_due_on", { mode: "string" }),
+    /** The last time a cycle of this order completed. */
+    completedAt: timestamp("completed_at", { withTimezone: true }),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
@@ -100,6 +114,9 @@ export const orders = pgTable(
     index("orders_subscription").on(t.stripeSubscriptionId),
     index("orders_payment_intent").on(t.stripePaymentIntentId),
     index("orders_parent").on(t.parentOrderId),
+    index("orders_next_due")
+      .on(t.nextDueOn)
+      .where(sql`${t.nextDueOn} is not null`),
   ],
 );
 
@@ -202,6 +219,11 @@ export const adminTasks = pgTable(
       .default("open"),
     /** Makes opening the same task twice a no-op (e.g. one task per disputed child order). */
     dedupeKey: text("dedupe_key").unique(),
+    /** The admin working on it (e-mail), so two people do not file the same order twice. */
+    claimedBy: text("claimed_by"),
+    claimedAt: timestamp("claimed_at", { withTimezone: true }),
+    resolvedBy: text("resolved_by"),
+    resolutionNote: text("resolution_note"),
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     doneAt: timestamp("done_at", { withTimezone: true }),
   },

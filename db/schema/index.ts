@@ -7,3 +7,4 @@ export * from "./inbound";
 export * from "./mail";
 export * from "./mta-log";
 export * from "./operations";
+export * from "./public-data";

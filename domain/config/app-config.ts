@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseCidr } from "../net/cidr";
+import { getService } from "../catalog/services";
 
 /**
  * The one schema for Docket's configuration. Every value arrives as a string (Worker vars,
@@ -125,6 +126,37 @@ export const appConfigSchema = z.object({
   SURCHARGE_KLARNA_BPS: z.coerce.number().int().min(0).max(1500).default(600),
   SURCHARGE_ACH_BPS: z.coerce.number().int().min(0).max(1000).default(0),
 
+  // The order machine (domain/orders/transition-table.ts).
+  /**
+   * Services whose approval gate passes by itself (comma-separated catalog slugs). Only services
+   * the catalog marks `automatic_when_enabled` can be listed; the rest always wait for an admin.
+   */
+  AUTO_FILING_SERVICES: z
+    .string()
+    .default("")
+    .transform((v, ctx) => {
+      const slugs = v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
+      for (const slug of slugs) {
+        const service = getService(slug);
+        if (!service) ctx.addIssue({ code: "custom", message: `"${slug}" is not a service in the catalog` });
+        else if (service.approval !== "automatic_when_enabled") {
+          ctx.addIssue({ code: "custom", message: `${slug} always needs an admin's approval` });
+        }
+      }
+      return slugs;
+    }),
+  /** Intake reminders: this many at the first interval (daily), then the later one (weekly), up to the maximum. */
+  INTAKE_REMINDER_FIRST_COUNT: positiveInt(10),
+  INTAKE_REMINDER_MAX: positiveInt(60),
+  INTAKE_REMINDER_FIRST_INTERVAL_SECONDS: positiveInt(86_400),
+  INTAKE_REMINDER_LATER_INTERVAL_SECONDS: positiveInt(604_800),
+  /** A bundle customer is invited to monthly monitoring once, in this window after paying. */
+  BUNDLE_INVITATION_AFTER_DAYS: positiveInt(21),
+  BUNDLE_INVITATION_UNTIL_DAYS: positiveInt(120),
+
   // Development-only switches. Each names a stand-in for something real.
   /** The local Stripe stand-in (scripts/lib/fake-stripe) instead of api.stripe.com. */
   STRIPE_API_BASE: optionalString,
@@ -132,6 +164,8 @@ export const appConfigSchema = z.object({
   DEV_SMTP_SINK: flag,
   DEV_PAYMENT_SIMULATOR: flag,
   DEV_FIXTURE_PORTALS: flag,
+  /** Lets tests and benchmarks move an OrderMachine's clock forward to fire its reminders. */
+  DEV_CLOCK_CONTROL: flag,
 });
 
 export type AppConfig = z.infer<typeof appConfigSchema>;
@@ -156,6 +190,7 @@ const DEV_ONLY: { key: keyof AppConfig; what: string }[] = [
   { key: "DEV_PAYMENT_SIMULATOR", what: "the payment simulator" },
   { key: "DEV_SMTP_SINK", what: "the SMTP sink" },
   { key: "DEV_FIXTURE_PORTALS", what: "fixture agency portals" },
+  { key: "DEV_CLOCK_CONTROL", what: "the order machines' test clock" },
   { key: "NEON_WS_PROXY", what: "the local Postgres WebSocket proxy" },
   { key: "STRIPE_API_BASE", what: "the local Stripe stand-in" },
 ];

@@ -21,9 +21,19 @@ import { constantTimeEqual, fromBase64Url, toBase64Url, utf8 } from "./bytes";
 /**
  * Every page a link can open. customer-orders: all of a customer's orders (subject: customer id);
  * the others name one order (subject: its number): order-view (status and history), pay and
- * dispute (a government-fee child order), intake, sign, answer.
+ * dispute (a government-fee child order), intake, sign, answer, and monitoring (a Provider
+ * Compliance Bundle's invitation to monthly OIG/SAM monitoring).
  */
-export const LINK_PURPOSES = ["customer-orders", "order-view", "pay", "dispute", "intake", "sign", "answer"] as const;
+export const LINK_PURPOSES = [
+  "customer-orders",
+  "order-view",
+  "pay",
+  "dispute",
+  "intake",
+  "sign",
+  "answer",
+  "monitoring",
+] as const;
 export type LinkPurpose = (typeof LINK_PURPOSES)[number];
 
 export type LinkFailure = "malformed" | "bad_signature" | "expired" | "wrong_purpose" | "wrong_subject";

@@ -33,6 +33,20 @@ export const stripeEventMessage = z.object({
   eventId: z.string().min(1).max(255),
 });
 
+/**
+ * One browser-filing attempt for one cycle of an order (the OrderMachine's `dispatch_filing`).
+ * The consumer reports the result back to the machine under the key (cycle, attempt), so a
+ * redelivered job is applied once.
+ */
+export const filingJobMessage = z.object({
+  type: z.literal("filing.run"),
+  orderNumber: z.string().regex(/^CO-\d{4}-\d{6,}$/),
+  script: z.string().regex(/^[a-z0-9-]{1,60}$/),
+  cycle: z.string().min(1).max(255),
+  attempt: z.number().int().positive(),
+});
+
+export type FilingJobMessage = z.infer<typeof filingJobMessage>;
 export type HealthPingMessage = z.infer<typeof healthPingMessage>;
 export type StripeEventMessage = z.infer<typeof stripeEventMessage>;
 export type InboundReceivedMessage = z.infer<typeof inboundReceivedMessage>;

@@ -143,6 +143,10 @@ const taskView = {
   detail: adminTasks.detail,
   status: adminTasks.status,
   orderNumber: orders.number,
+  claimedBy: adminTasks.claimedBy,
+  claimedAt: adminTasks.claimedAt,
+  resolvedBy: adminTasks.resolvedBy,
+  resolutionNote: adminTasks.resolutionNote,
   createdAt: adminTasks.createdAt,
   doneAt: adminTasks.doneAt,
 };
@@ -182,10 +186,10 @@ export async function listOpenTasks(db: Db, page: Page) {
  * Marks a task done. Idempotent: a task already done is answered as it is (its first doneAt
  * kept). Undefined when there is no such task.
  */
-export async function completeTask(db: Db, id: number) {
+export async function completeTask(db: Db, id: number, resolution: { by: string; note?: string }) {
   await db
     .update(adminTasks)
-    .set({ status: "done", doneAt: sql`now()` })
+    .set({ status: "done", doneAt: sql`now()`, resolvedBy: resolution.by, resolutionNote: resolution.note ?? null })
     .where(and(eq(adminTasks.id, id), eq(adminTasks.status, "open")));
   const [task] = await db
     .select(taskView)
@@ -193,6 +197,42 @@ export async function completeTask(db: Db, id: number) {
     .leftJoin(orders, eq(orders.id, adminTasks.orderId))
     .where(eq(adminTasks.id, id));
   return task;
+}
+
+export type ClaimOutcome =
+  | { outcome: "not_found" }
+  | { outcome: "done"; task: TaskView }
+  | { outcome: "claimed_by_other"; task: TaskView }
+  | { outcome: "claimed"; task: TaskView };
+
+type TaskView = NonNullable<Awaited<ReturnType<typeof taskById>>>;
+
+async function taskById(db: Db, id: number) {
+  const [task] = await db
+    .select(taskView)
+    .from(adminTasks)
+    .leftJoin(orders, eq(orders.id, adminTasks.orderId))
+    .where(eq(adminTasks.id, id));
+  return task;
+}
+
+/** Claims an open task for `admin`; one someone else holds only with `force` (one statement, no race). */
+export async function claimTask(db: Db, id: number, admin: string, force: boolean): Promise<ClaimOutcome> {
+  await db
+    .update(adminTasks)
+    .set({ claimedBy: admin, claimedAt: sql`now()` })
+    .where(
+      and(
+        eq(adminTasks.id, id),
+        eq(adminTasks.status, "open"),
+        force ? sql`true` : sql`(${adminTasks.claimedBy} is null or ${adminTasks.claimedBy} = ${admin})`,
+      ),
+    );
+  const task = await taskById(db, id);
+  if (!task) return { outcome: "not_found" };
+  if (task.status === "done") return { outcome: "done", task };
+  if (task.claimedBy !== admin) return { outcome: "claimed_by_other", task };
+  return { outcome: "claimed", task };
 }
 
 /** Most orders one customer page shows (newest first); a customer has a handful. */

@@ -151,9 +151,24 @@ export async function resolveAdminTask(db: Db, dedupeKey: string, note: string):
 export async function orderIdentity(
   db: Db,
   number: string,
-): Promise<{ id: number; billingInterval: "none" | "month" | "year" } | undefined> {
+): Promise<
+  | {
+      id: number;
+      serviceSlug: string;
+      billingInterval: "none" | "month" | "year";
+      parentOrderId: number | null;
+      intake: unknown;
+    }
+  | undefined
+> {
   const [row] = await db
-    .select({ id: orders.id, billingInterval: orders.billingInterval })
+    .select({
+      id: orders.id,
+      serviceSlug: orders.serviceSlug,
+      billingInterval: orders.billingInterval,
+      parentOrderId: orders.parentOrderId,
+      intake: orders.intake,
+    })
     .from(orders)
     .where(eq(orders.number, number));
   return row;
@@ -168,14 +183,23 @@ export interface MirroredEvent {
   occurredAt: Date;
 }
 
+export interface MirroredState {
+  status: string;
+  /** Absent for orders without a lifecycle (government-fee children keep what they were given). */
+  intake?: Record<string, unknown>;
+  nextDueOn: string | null;
+  completedAt: Date | null;
+}
+
 /**
  * The OrderMachine's mirror: its events (once each, by idempotency key) and its current status,
- * in one transaction. Only the machine calls this; it is the only writer of `orders.status`.
+ * intake and due date, in one transaction. Only the machine calls this; it is the only writer of
+ * `orders.status` and `orders.intake` once the order exists.
  */
 export async function mirrorOrderMachine(
   db: Db,
   orderId: number,
-  status: string,
+  state: MirroredState,
   events: MirroredEvent[],
 ): Promise<void> {
   await db.transaction(async (tx) => {
@@ -187,7 +211,13 @@ export async function mirrorOrderMachine(
     }
     await tx
       .update(orders)
-      .set({ status, updatedAt: sql`now()` })
+      .set({
+        status: state.status,
+        ...(state.intake !== undefined ? { intake: state.intake } : {}),
+        nextDueOn: state.nextDueOn,
+        completedAt: state.completedAt,
+        updatedAt: sql`now()`,
+      })
       .where(eq(orders.id, orderId));
   });
 }

@@ -6,13 +6,15 @@ import type { ConsumerContext, QueueConsumer } from "./consumer";
 import { recordDeadLetters } from "./dead-letter-consumer";
 import { fulfillmentConsumer } from "./fulfillment-consumer";
 import { inboundMailConsumer } from "./inbound-mail-consumer";
+import { filingsConsumer } from "./filings-consumer";
 import { pingOnlyConsumer } from "./ping-only-consumer";
 
 /** One consumer per queue, by queue name. Dead-letter queues (`*-dlq`) are handled apart. */
 export const CONSUMERS: Record<string, QueueConsumer> = Object.fromEntries(
-  [pingOnlyConsumer("campaign-send"), fulfillmentConsumer, pingOnlyConsumer("filings"), inboundMailConsumer].map(
-    (c) => [c.queue, c as QueueConsumer],
-  ),
+  [pingOnlyConsumer("campaign-send"), fulfillmentConsumer, filingsConsumer, inboundMailConsumer].map((c) => [
+    c.queue,
+    c as QueueConsumer,
+  ]),
 );
 
 function log(level: "info" | "warn" | "error", event: string, fields: Record<string, unknown>) {

@@ -1,3 +1,4 @@
+import { STATUS_LABELS } from "../domain/orders/order-status";
 import type { FC } from "hono/jsx";
 import { formatCents } from "../domain/catalog/money";
 import { formatBps, PAYMENT_METHOD_LABELS, type PaymentMethod } from "../domain/catalog/payment-methods";
@@ -5,17 +6,11 @@ import type { FeeItem } from "../domain/orders/government-fee-order";
 
 /** Pieces shared by the customer pages. Everything rendered here is escaped by hono/jsx. */
 
-const STATUS_LABELS: Record<string, string> = {
-  pending_payment: "Awaiting payment",
-  payment_processing: "Payment processing",
-  paid: "Paid",
-  payment_failed: "Payment failed",
-  cancelled: "Cancelled",
-  refunded: "Refunded",
-};
+/** Government-fee child orders are shown "Awaiting payment" like an invoice; the rest as the domain names them. */
+const PAGE_STATUS_LABELS: Record<string, string> = { ...STATUS_LABELS, pending_payment: "Awaiting payment" };
 
 export function statusLabel(status: string): string {
-  return STATUS_LABELS[status] ?? sentence(status);
+  return PAGE_STATUS_LABELS[status] ?? sentence(status);
 }
 
 function sentence(code: string): string {
@@ -168,18 +163,43 @@ const EVENT_LABELS: Record<string, string> = {
   government_fee_superseded: "Replaced by a corrected government fee",
   fee_disputed: "You told us the fee looks wrong: payment on hold",
   fee_dispute_resolved: "We checked the fee: payment possible again",
+  intake_enriched: "Details filled in from public records",
+  intake_submitted: "Details received",
+  intake_reminder_due: "Reminder sent",
+  intake_link_resent: "Link to your details form sent again",
+  signature_received: "Signed",
+  customer_answered: "Your answer received",
+  approved: "Approved for filing",
+  filing_succeeded: "Filed",
+  filing_failed: "Handed to our filing team",
+  document_generated: "Documents prepared",
+  filed_manually: "Filed",
+  admin_cancelled: "Cancelled",
 };
 
-/** Internal bookkeeping a customer does not need to read. */
-const HIDDEN_EVENTS = new Set(["checkout_session_created"]);
+/**
+ * Internal bookkeeping a customer does not need to read: admin notes (written for colleagues),
+ * re-armed reminders, the invitation timer.
+ */
+const HIDDEN_EVENTS = new Set([
+  "checkout_session_created",
+  "note_added",
+  "intake_reminders_rearmed",
+  "bundle_invitation_due",
+]);
 
 /** An order's history for the customer: known events in words, internals left out, no payloads but safe ones. */
 export function historyItems(events: readonly { type: string; payload: unknown; occurredAt: Date }[]): HistoryItem[] {
   return events
     .filter((e) => !HIDDEN_EVENTS.has(e.type))
+    .filter((e) => !(e.type === "intake_enriched" && (e.payload as { found?: boolean } | null)?.found !== true))
     .map((e) => {
       const p = (e.payload ?? {}) as Record<string, unknown>;
       let detail: string | undefined;
+      if ((e.type === "filing_succeeded" || e.type === "filed_manually") && typeof p.confirmation === "string")
+        detail = `confirmation ${p.confirmation}`;
+      if (e.type === "filing_succeeded" && typeof p.included === "string") detail = "included screening certificate";
+      if (e.type === "customer_answered" && (p.answer === "yes" || p.answer === "no")) detail = p.answer;
       if (e.type === "government_fee_paid" && typeof p.childOrder === "string") detail = `order ${p.childOrder}`;
       if (e.type === "government_fee_superseded" && typeof p.replacedBy === "string")
         detail = `by order ${p.replacedBy}`;

@@ -11,10 +11,16 @@ import { checkoutRoutes } from "./routes/checkout";
 import { customerOrdersPageRoutes } from "./routes/customer-orders-page";
 import { adminApiRoutes } from "./routes/admin-api";
 import { adminGovernmentFeeRoutes } from "./routes/admin-government-fee";
+import { adminOrderActionRoutes } from "./routes/admin-order-actions";
 import { customerApiRoutes } from "./routes/customer-api";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
+import { answerRoutes } from "./routes/answer-pages";
+import { intakeWizardRoutes } from "./routes/intake-wizard";
+import { monitoringInvitationRoutes } from "./routes/monitoring-invitation";
+import { orderDocumentRoutes } from "./routes/order-documents";
 import { orderPageRoutes } from "./routes/order-pages";
+import { signatureRoutes } from "./routes/signature-pages";
 import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
 
 /**
@@ -76,6 +82,14 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
   app.route("/webhooks", stripeWebhookRoutes);
   app.route("/api/admin", adminGovernmentFeeRoutes); // before adminApiRoutes: its use("*") would answer first
   app.route("/api/admin", adminApiRoutes);
+  app.route("/api/admin", adminOrderActionRoutes); // after adminApiRoutes: behind its session guard
+  // Before orderPageRoutes (which owns /order/:number): the monitoring invitation, the order's
+  // documents, the wizard (/order/:slug), the answer and signing pages.
+  app.route("/order", monitoringInvitationRoutes);
+  app.route("/order", orderDocumentRoutes);
+  app.route("/order", intakeWizardRoutes);
+  app.route("/order", answerRoutes);
+  app.route("/order", signatureRoutes);
   app.route("/order", orderPageRoutes);
   app.route("/api/customer", customerApiRoutes);
   app.route("/api/checkout", checkoutRoutes);

@@ -3,6 +3,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bounceClassify } from "./bounce-classify";
 import { dmarcParse } from "./dmarc-parse";
+import { importLeie, LeieImportError } from "./import-leie";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, mtaLogShip, ShipError } from "./mta-log-ship";
 
 export const USAGE = `usage: docket <command> [options]
@@ -20,6 +21,12 @@ export const USAGE = `usage: docket <command> [options]
       lines, at most ${DEFAULT_MAX_LINES} lines and ${DEFAULT_MAX_BYTES} bytes each by default.
       URL is the endpoint or the site's base URL; the secret is MTA_LOG_HMAC_SECRET from the
       environment. Prints the totals as JSON. Shipping lines again counts nothing twice.
+
+  docket import leie [--as-of YYYY-MM-DD] [--allow-shrink] FILE
+      Loads the HHS-OIG LEIE full list (UPDATED.csv) into Postgres (DATABASE_URL) for exclusion
+      screening. Skipped rows go to stderr with their line; the totals print as JSON. Entries a
+      newer file no longer lists are marked removed; a file under half the listed size is refused
+      unless --allow-shrink. --as-of is the list's date (default: the file's modification date).
 
   docket help
       This text.
@@ -106,6 +113,28 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
         });
         io.out(JSON.stringify(summary));
         return 0;
+      }
+      case "import leie": {
+        const { values, positionals } = parse(rest, {
+          "as-of": { type: "string" },
+          "allow-shrink": { type: "boolean" },
+        });
+        if (positionals.length !== 1) throw new UsageError("import leie takes one FILE");
+        try {
+          const summary = await importLeie({
+            file: positionals[0]!,
+            env: io.env,
+            ...(values["as-of"] === undefined ? {} : { asOf: values["as-of"] }),
+            allowShrink: values["allow-shrink"] === true,
+            log: (line) => io.err(`import leie: ${line}`),
+          });
+          io.out(JSON.stringify(summary));
+          return 0;
+        } catch (error) {
+          if (!(error instanceof LeieImportError)) throw error;
+          io.err(`docket: ${error.message}`);
+          return 1;
+        }
       }
       default:
         throw new UsageError(

@@ -7,6 +7,7 @@ import { getService } from "../../domain/catalog/services";
 import { testEnv, withTestDb } from "../support/db";
 import { relayEvent, simAndRelay, stripeFake } from "../support/fake-stripe";
 import { waitFor } from "../support/wait-for";
+import { isPaidStatus } from "../../domain/orders/order-status";
 
 const checkout = (body: unknown) =>
   exports.default.fetch(
@@ -169,7 +170,7 @@ describe("POST /api/checkout", () => {
     await waitFor(
       () =>
         withTestDb(async (db) =>
-          (await db.select().from(orders).where(eq(orders.number, body.orderNumbers[0]!)))[0]?.status === "paid"
+          (await db.select().from(orders).where(eq(orders.number, body.orderNumbers[0]!)))[0]?.status === "awaiting_intake"
             ? true
             : undefined,
         ),
@@ -208,12 +209,13 @@ describe("POST /api/checkout", () => {
       () =>
         withTestDb(async (db) => {
           const rows = await db.select().from(orders).where(inArray(orders.number, body.orderNumbers));
-          return rows.every((r) => r.status === "paid") ? rows : undefined;
+          return rows.every((r) => isPaidStatus(r.status)) ? rows : undefined;
         }),
       15_000,
       "the order to be paid",
     );
-    expect(paid[0]?.status).toBe("paid");
+    // Paid, and waiting for the intake the checkout did not carry (the machine's first gate).
+    expect(paid[0]?.status).toBe("awaiting_intake");
     const [row] = await withTestDb((db) =>
       db.select().from(checkouts).where(eq(checkouts.number, body.checkoutNumber)),
     );
@@ -262,7 +264,7 @@ describe("a refunded subscription payment", () => {
         15_000,
         `the order to be ${status}`,
       );
-    await orderIs("paid");
+    await orderIs("awaiting_intake");
     await simAndRelay("refunds", { checkout_session: body.sessionId });
     await orderIs("refunded");
   });

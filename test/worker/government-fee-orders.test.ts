@@ -75,8 +75,11 @@ const admin = (number: string, body: unknown, authorization: string | null = ses
 let customerId = 0;
 let seq = 900;
 
-/** A paid parent order (what the fee gate or an admin asks a fee for). */
-async function parentOrder(status = "paid", serviceSlug = "irp-registration") {
+/**
+ * A parent order (what the fee gate or an admin asks a fee for). "paid" is made the way
+ * production makes it: its OrderMachine records the payment and mirrors the status.
+ */
+async function parentOrder(status: "paid" | "pending_payment" = "paid", serviceSlug = "irp-registration") {
   const number = `CO-2026-${String(++seq).padStart(6, "0")}`;
   const [row] = await withTestDb((db) =>
     db
@@ -86,14 +89,24 @@ async function parentOrder(status = "paid", serviceSlug = "irp-registration") {
         customerId,
         serviceSlug,
         billingInterval: "none",
-        status,
+        status: "pending_payment",
         lines: [{ kind: "service_fee", label: "IRP Apportioned Registration", amountCents: 1 }],
         totalCents: 1,
         paymentMethod: "card",
       })
       .returning(),
   );
-  return row!;
+  if (status === "pending_payment") return row!;
+  const stub = testEnv.ORDER_MACHINE.get(testEnv.ORDER_MACHINE.idFromName(number));
+  const paid = (await stub.apply(number, {
+    type: "payment_succeeded",
+    key: `test-paid:${number}`,
+    at: new Date().toISOString(),
+    payload: {},
+  })) as { outcome: string };
+  expect(paid.outcome).toBe("applied");
+  const [after] = await withTestDb((db) => db.select().from(orders).where(eq(orders.number, number)));
+  return after!;
 }
 
 async function orderRow(number: string) {

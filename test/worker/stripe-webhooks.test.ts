@@ -21,6 +21,9 @@ import { stripeCrypto } from "../../workers/payments/stripe-client";
 import { testEnv, withTestDb } from "../support/db";
 import { waitFor } from "../support/wait-for";
 
+/** A paid order of a service whose intake is not given yet: the machine's first gate. */
+const PAID = "awaiting_intake";
+
 /**
  * POST /webhooks/stripe end to end: events shaped like Stripe's, signed with the SDK's test
  * header helper and the test secret, through the Worker's fetch, the fulfillment queue, the
@@ -356,7 +359,7 @@ describe("POST /webhooks/stripe: checkout sessions", () => {
     expect(row).toMatchObject({ type: "checkout.session.completed", outcome: "applied", error: null });
 
     const order = await orderRow(orderNumber);
-    expect(order.status).toBe("paid");
+    expect(order.status).toBe(PAID);
     expect(order.stripePaymentIntentId).toBe(event.data.object.payment_intent);
     await withTestDb(async (db) => {
       expect((await db.select().from(checkouts).where(eq(checkouts.id, s.checkout.id)))[0]?.status).toBe("completed");
@@ -370,7 +373,7 @@ describe("POST /webhooks/stripe: checkout sessions", () => {
         type: "payment_succeeded",
         idempotencyKey: `stripe:${event.id}`,
         fromStatus: "pending_payment",
-        toStatus: "paid",
+        toStatus: PAID,
         occurredAt: new Date(event.created * 1000),
       }),
     ]);
@@ -391,14 +394,14 @@ describe("POST /webhooks/stripe: checkout sessions", () => {
         at: new Date().toISOString(),
         payload: {},
       }),
-    ).toEqual({ outcome: "duplicate", orderNumber, status: "paid" });
+    ).toEqual({ outcome: "duplicate", orderNumber, status: PAID, paymentStatus: "paid" });
   });
 
   it("a checkout of several orders (client_reference_id = checkout number) pays each of them", async () => {
     const s = await seed([{ slug: "ucr-registration" }, { slug: "boc-3" }, { slug: "mcs150-update" }]);
     await deliver(stripeEvent("checkout.session.completed", session(s, { paymentIntent: `pi_${uid()}` })));
     for (const o of s.orders) {
-      expect((await orderRow(o.number)).status).toBe("paid");
+      expect((await orderRow(o.number)).status).toBe(PAID);
       expect(await eventsOf(o.number)).toHaveLength(1);
     }
   });
@@ -422,10 +425,10 @@ describe("POST /webhooks/stripe: checkout sessions", () => {
     await deliver(
       stripeEvent("checkout.session.async_payment_succeeded", session(s, { methods: ["us_bank_account"] })),
     );
-    expect((await orderRow(orderNumber)).status).toBe("paid");
+    expect((await orderRow(orderNumber)).status).toBe(PAID);
     expect((await eventsOf(orderNumber)).map((e) => [e.type, e.fromStatus, e.toStatus])).toEqual([
       ["payment_processing", "pending_payment", "payment_processing"],
-      ["payment_succeeded", "payment_processing", "paid"],
+      ["payment_succeeded", "payment_processing", PAID],
     ]);
     await withTestDb(async (db) => {
       expect((await db.select().from(discounts).where(eq(discounts.id, s.discountId!)))[0]?.uses).toBe(1);
@@ -541,8 +544,8 @@ describe("POST /webhooks/stripe: subscriptions", () => {
       subscriptionId: subscription,
       amountPaidCents: 7900,
     });
-    expect((await orderRow(orderNumber)).status).toBe("paid");
-    expect((await machine(orderNumber).snapshot())?.facts.renewals.sort()).toEqual(
+    expect((await orderRow(orderNumber)).status).toBe(PAID);
+    expect((await machine(orderNumber).snapshot())?.state.facts.renewals.sort()).toEqual(
       [renewal2.data.object.id as string, renewal3.data.object.id as string].sort(),
     );
   });
@@ -558,7 +561,7 @@ describe("POST /webhooks/stripe: subscriptions", () => {
     const row = await deliver(event);
     expect(row.outcome).toBe("rejected");
     expect(row.error).toContain(`${orderNumber}: NOT_RECURRING`);
-    expect((await orderRow(orderNumber)).status).toBe("paid");
+    expect((await orderRow(orderNumber)).status).toBe(PAID);
     expect((await eventsOf(orderNumber)).map((e) => e.type)).toEqual(["payment_succeeded"]);
     expect(await alertsAt("stripe-event-rejected", event.id)).toHaveLength(1);
   });
@@ -603,13 +606,13 @@ describe("POST /webhooks/stripe: subscriptions", () => {
     await deliver(
       stripeEvent("invoice.paid", invoice({ id: invoiceId, subscription, billingReason: "subscription_cycle" })),
     );
-    expect((await orderRow(orderNumber)).status).toBe("paid");
+    expect((await orderRow(orderNumber)).status).toBe(PAID);
     expect((await eventsOf(orderNumber)).map((e) => e.toStatus)).toEqual([
-      "paid",
+      PAID,
       "payment_failed",
       "payment_failed",
       "payment_failed",
-      "paid",
+      PAID,
     ]);
   });
 
@@ -647,7 +650,7 @@ describe("POST /webhooks/stripe: subscriptions", () => {
     expect((await orderRow(orderNumber)).status).toBe("cancelled");
     expect((await eventsOf(orderNumber)).at(-1)).toMatchObject({
       type: "cancelled",
-      fromStatus: "paid",
+      fromStatus: PAID,
       toStatus: "cancelled",
     });
   });
@@ -661,18 +664,18 @@ describe("POST /webhooks/stripe: refunds", () => {
     await deliver(stripeEvent("checkout.session.completed", session(s, { paymentIntent })));
 
     await deliver(stripeEvent("charge.refunded", charge({ paymentIntent, amount: 14_900, refunded: 5_000 })));
-    expect((await orderRow(orderNumber)).status).toBe("paid");
+    expect((await orderRow(orderNumber)).status).toBe(PAID);
     expect((await eventsOf(orderNumber)).at(-1)).toMatchObject({
       type: "refund_partial",
-      fromStatus: "paid",
-      toStatus: "paid",
+      fromStatus: PAID,
+      toStatus: PAID,
       payload: expect.objectContaining({ amountRefundedCents: 5_000, amountCents: 14_900 }),
     });
-    expect((await machine(orderNumber).snapshot())?.facts.refundedCents).toBe(5_000);
+    expect((await machine(orderNumber).snapshot())?.state.facts.refundedCents).toBe(5_000);
 
     await deliver(stripeEvent("charge.refunded", charge({ paymentIntent, amount: 14_900, refunded: 14_900 })));
     expect((await orderRow(orderNumber)).status).toBe("refunded");
-    expect((await machine(orderNumber).snapshot())?.facts.refundedCents).toBe(14_900);
+    expect((await machine(orderNumber).snapshot())?.state.facts.refundedCents).toBe(14_900);
   });
 });
 
@@ -684,7 +687,7 @@ describe("POST /webhooks/stripe: out of order", () => {
       status: (await orderRow(orderNumber)).status,
       machineStatus: snapshot?.status,
       types: events.map((e) => e.type).sort(),
-      facts: snapshot?.facts,
+      facts: snapshot?.state.facts,
     };
   }
 
@@ -712,7 +715,7 @@ describe("POST /webhooks/stripe: out of order", () => {
 
     const a = await timeline(inOrder.orders[0]!.number);
     const b = await timeline(reversed.orders[0]!.number);
-    expect(a).toMatchObject({ status: "paid", machineStatus: "paid", types: ["payment_succeeded", "renewal_paid"] });
+    expect(a).toMatchObject({ status: PAID, machineStatus: PAID, types: ["payment_succeeded", "renewal_paid"] });
     expect(b).toEqual(a);
     expect((await orderRow(reversed.orders[0]!.number)).stripeSubscriptionId).not.toBeNull();
   });
@@ -852,7 +855,7 @@ describe("POST /webhooks/stripe: the unexpected", () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toEqual({ received: true, eventId: event.id, duplicate: true, requeued: true });
     expect((await processed(event.id)).outcome).toBe("applied");
-    expect((await orderRow(s.orders[0]!.number)).status).toBe("paid");
+    expect((await orderRow(s.orders[0]!.number)).status).toBe(PAID);
   });
 
   it("after everything above: one order_event per order and key, every event processed", async () => {

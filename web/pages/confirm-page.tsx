@@ -1,3 +1,4 @@
+import { isPaidStatus } from "../../domain/orders/order-status";
 import type { FC } from "hono/jsx";
 import { formatCents } from "../../domain/catalog/money";
 import { StatusBadge } from "../components";
@@ -62,7 +63,7 @@ const Waiting: FC<{ slow: boolean }> = ({ slow }) => (
 
 const Outcome: FC<{ orders: ConfirmOrder[] }> = ({ orders }) => {
   const statuses = new Set(orders.map((o) => o.status));
-  if (statuses.size === 1 && statuses.has("paid")) {
+  if (orders.length > 0 && orders.every((o) => isPaidStatus(o.status))) {
     return (
       <div class="notice ok" role="status">
         <h1>Payment received</h1>

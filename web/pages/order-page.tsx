@@ -32,6 +32,14 @@ export interface OrderPageProps {
   customer: { name: string | null; company: string | null; email: string };
   /** For a government fee that can be paid now. */
   payUrl?: string;
+  /** Signed forms, generated filings, certificates: signed links. */
+  documents: { label: string; at: Date; url: string }[];
+  /** The agencies' confirmation numbers, oldest first. */
+  confirmations: string[];
+  /** When the filing falls due again (YYYY-MM-DD). */
+  nextDueOn: string | null;
+  /** What the customer can do now (complete intake, sign). */
+  action?: { label: string; url: string };
 }
 
 export const OrderPage: FC<OrderPageProps> = (p) => (
@@ -62,6 +70,41 @@ export const OrderPage: FC<OrderPageProps> = (p) => (
       <p class="notice">
         This government fee is waiting for payment. <a href={p.payUrl}>Pay it now</a>.
       </p>
+    ) : null}
+    {p.action ? (
+      <p class="notice">
+        We need something from you: <a href={p.action.url}>{p.action.label}</a>.
+      </p>
+    ) : null}
+    {p.confirmations.length > 0 || p.documents.length > 0 || p.nextDueOn ? (
+      <section aria-labelledby="results">
+        <h2 id="results">Results</h2>
+        <dl>
+          {p.confirmations.length > 0 ? (
+            <>
+              <dt>Confirmation {p.confirmations.length > 1 ? "numbers" : "number"}</dt>
+              <dd>{p.confirmations.join(", ")}</dd>
+            </>
+          ) : null}
+          {p.nextDueOn ? (
+            <>
+              <dt>Next due</dt>
+              <dd>
+                <time datetime={p.nextDueOn}>{p.nextDueOn}</time>
+              </dd>
+            </>
+          ) : null}
+        </dl>
+        {p.documents.length > 0 ? (
+          <ul>
+            {p.documents.map((d) => (
+              <li>
+                <a href={d.url}>{d.label}</a> <small>({d.at.toISOString().slice(0, 10)})</small>
+              </li>
+            ))}
+          </ul>
+        ) : null}
+      </section>
     ) : null}
     <LinesTable lines={p.lines} totalCents={p.totalCents} totalLabel={p.interval ? `Total (${p.interval})` : "Total"} />
     {p.feeOrders.length > 0 ? (

@@ -4,7 +4,6 @@ import {
   childOrdersOf,
   eventsOf,
   eventsOfMany,
-  findOrderById,
   findOrderWithCustomer,
   insertChildOrder,
   lockOrder,
@@ -643,8 +642,8 @@ export type ChildPaidResult =
   | {
       outcome: "parent_notified";
       parentNumber: string;
-      /** How the parent took it: its machine's answer, or "recorded" in its history when the machine does not know the event yet. */
-      parent: ApplyResult | "recorded" | "already_recorded";
+      /** How the parent's machine took it. */
+      parent: ApplyResult;
       settled: PaymentMethod | null;
     };
 
@@ -656,10 +655,6 @@ export type ChildPaidResult =
  * what was paid (the fee plus the chosen method's surcharge); expires the child's other open
  * Checkout Sessions. `paid.sessionId` (the Checkout Session that paid) names the method; without
  * it the recorded sessions are asked.
- *
- * Until the OrderMachine issue teaches the machine `government_fee_paid`, the machine rejects
- * it (UNKNOWN_EVENT); the event is then written to the parent's history under the same key, so
- * nothing is lost and the machine's own mirror later finds it already there.
  */
 export async function onChildOrderPaid(
   db: Db,
@@ -686,21 +681,17 @@ export async function onChildOrderPaid(
     at,
     payload: { childOrder: child.number, feeCents: state.breakdown.totalCents, method: settled },
   };
-  let parent: ApplyResult | "recorded" | "already_recorded" = (await machine.apply(parentNumber, event)) as ApplyResult;
-  if (parent.outcome === "rejected" && parent.code === "UNKNOWN_EVENT") {
-    const parentRow = await findOrderById(db, parentId);
-    const added = await recordOrderEvent(db, {
-      orderId: parentId,
-      type: event.type,
-      key: event.key,
-      fromStatus: parentRow?.status ?? null,
-      toStatus: parentRow?.status ?? "paid",
-      payload: event.payload,
-      occurredAt: new Date(at),
-    });
-    parent = added ? "recorded" : "already_recorded";
-  } else if (parent.outcome === "rejected") {
+  const parent = (await machine.apply(parentNumber, event)) as ApplyResult;
+  if (parent.outcome === "rejected") {
+    // The parent ended (cancelled, refunded) before its fee was paid: the money must go back.
     log("error", "government_fee_paid_rejected", { child: child.number, parent: parentNumber, result: parent });
+    await openTaskOnce(db, {
+      kind: "government_fee_refund",
+      title: `Government fee ${child.number} was paid but order ${parentNumber} is ${parent.status}: refund it`,
+      detail: { child: child.number, parent: parentNumber, parentStatus: parent.status, code: parent.code },
+      orderId: child.id,
+      dedupeKey: `government-fee-orphaned:${child.number}`,
+    });
   }
 
   await expireOpenSessions(config, sessions, {}, paid.sessionId);
@@ -708,7 +699,7 @@ export async function onChildOrderPaid(
     child: child.number,
     parent: parentNumber,
     settled,
-    outcome: typeof parent === "string" ? parent : parent.outcome,
+    outcome: parent.outcome,
   });
   return { outcome: "parent_notified", parentNumber, parent, settled };
 }

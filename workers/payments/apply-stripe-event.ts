@@ -152,7 +152,7 @@ export async function processStripeEvent(ctx: StripeEventContext, eventId: strin
   // The first time an order is paid, its customer gets a receipt with links to the order and to
   // all their orders (once per order ever; see payment-receipt.ts).
   for (const r of results) {
-    if (r.outcome === "applied" && r.status === "paid" && r.previousStatus !== "paid") {
+    if (r.outcome === "applied" && r.paymentStatus === "paid" && r.previousPaymentStatus !== "paid") {
       const order = targets.find((t) => t.number === r.orderNumber);
       if (order) await sendPaymentReceipt(db, ctx.config, order);
     }
@@ -162,7 +162,7 @@ export async function processStripeEvent(ctx: StripeEventContext, eventId: strin
   // too: if an earlier attempt applied the payment and then failed, this is the only call left.
   // Every step of it is idempotent.
   for (const r of results) {
-    if (r.outcome !== "rejected" && r.orderNumber.startsWith("CG-") && r.status === "paid") {
+    if (r.outcome !== "rejected" && r.orderNumber.startsWith("CG-") && r.paymentStatus === "paid") {
       await onChildOrderPaid(
         db,
         ctx.env,

@@ -11,7 +11,7 @@ import {
   replaceAdminPasswordHash,
 } from "../../db/admin-users";
 import { ORDER_NUMBER } from "../../db/order-numbers";
-import { completeTask, listOpenTasks, listOrders, orderDetail } from "../../db/order-listings";
+import { claimTask, completeTask, listOpenTasks, listOrders, orderDetail } from "../../db/order-listings";
 import { hashPassword, UNMATCHABLE_PASSWORD_HASH, verifyPassword } from "../../domain/auth/password-hash";
 import type { AppConfig } from "../../domain/config/app-config";
 import type { AppEnv } from "../app-env";
@@ -32,7 +32,10 @@ import { readQuery } from "../read-query";
  * checks the admin still exists).
  */
 
-export type AdminApiEnv = { Bindings: AppEnv["Bindings"]; Variables: AppEnv["Variables"] & { adminId: number } };
+export type AdminApiEnv = {
+  Bindings: AppEnv["Bindings"];
+  Variables: AppEnv["Variables"] & { adminId: number; adminEmail: string };
+};
 
 export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 export const JWT_ISSUER = "docket";
@@ -98,6 +101,7 @@ export function requireAdminSession(): MiddlewareHandler<AdminApiEnv> {
     if (!admin)
       return unauthorized(c, "INVALID_TOKEN", "The admin session belongs to an admin who no longer exists", true);
     c.set("adminId", adminId);
+    c.set("adminEmail", admin.email);
     await next();
   };
 }
@@ -245,11 +249,57 @@ adminApiRoutes.get("/tasks", async (c) => {
   return c.json({ tasks: page.tasks, nextCursor: page.nextCursor === null ? null : String(page.nextCursor) });
 });
 
-/** POST /api/admin/tasks/:id/done → the task, done (again: unchanged, 200). */
+const resolveBody = z.strictObject({ note: z.string().trim().min(1).max(2000) });
+const claimBody = z.strictObject({ force: z.boolean().optional() });
+
+/**
+ * POST /api/admin/tasks/:id/claim `{ force? }` → the task, claimed by the caller. A task someone
+ * else holds answers 409 TASK_CLAIMED (with who) unless `force`: two people must not file the
+ * same order twice. Claiming a task one already holds is a no-op.
+ */
+adminApiRoutes.post("/tasks/:id/claim", async (c) => {
+  const id = taskIdParam.safeParse(c.req.param("id"));
+  if (!id.success) throw new ApiError(404, "TASK_NOT_FOUND", `No task ${c.req.param("id")}`);
+  const body = c.req.header("content-type")?.includes("json") ? await readJson(c, claimBody) : {};
+  const result = await withDb(
+    c.get("config"),
+    (db) => claimTask(db, id.data, c.get("adminEmail"), body.force ?? false),
+    c.executionCtx,
+  );
+  if (result.outcome === "not_found") throw new ApiError(404, "TASK_NOT_FOUND", `No task ${id.data}`);
+  if (result.outcome === "done") throw new ApiError(409, "TASK_DONE", `Task ${id.data} is already resolved`);
+  if (result.outcome === "claimed_by_other") {
+    throw new ApiError(409, "TASK_CLAIMED", `Task ${id.data} is claimed by ${result.task.claimedBy}`, {
+      claimedBy: result.task.claimedBy,
+      claimedAt: result.task.claimedAt,
+    });
+  }
+  return c.json({ task: result.task });
+});
+
+/** POST /api/admin/tasks/:id/resolve `{ note }` → the task, done, with the note and who resolved it. */
+adminApiRoutes.post("/tasks/:id/resolve", async (c) => {
+  const id = taskIdParam.safeParse(c.req.param("id"));
+  if (!id.success) throw new ApiError(404, "TASK_NOT_FOUND", `No task ${c.req.param("id")}`);
+  const body = await readJson(c, resolveBody);
+  const task = await withDb(
+    c.get("config"),
+    (db) => completeTask(db, id.data, { by: c.get("adminEmail"), note: body.note }),
+    c.executionCtx,
+  );
+  if (!task) throw new ApiError(404, "TASK_NOT_FOUND", `No task ${id.data}`);
+  return c.json({ task });
+});
+
+/** POST /api/admin/tasks/:id/done → the task, done (again: unchanged, 200). Kept for scripts; prefer /resolve. */
 adminApiRoutes.post("/tasks/:id/done", async (c) => {
   const id = taskIdParam.safeParse(c.req.param("id"));
   if (!id.success) throw new ApiError(404, "TASK_NOT_FOUND", `No task ${c.req.param("id")}`);
-  const task = await withDb(c.get("config"), (db) => completeTask(db, id.data), c.executionCtx);
+  const task = await withDb(
+    c.get("config"),
+    (db) => completeTask(db, id.data, { by: c.get("adminEmail") }),
+    c.executionCtx,
+  );
   if (!task) throw new ApiError(404, "TASK_NOT_FOUND", `No task ${id.data}`);
   return c.json({ task });
 });

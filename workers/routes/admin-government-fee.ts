@@ -4,8 +4,9 @@ import { withDb } from "../../db/client";
 import { findOrderWithCustomer } from "../../db/government-fee-orders";
 import { ORDER_NUMBER } from "../../db/order-numbers";
 import { strictFeeItemsSchema } from "../../domain/orders/government-fee-order";
-import { requireAdminSession } from "./admin-api";
-import type { AppEnv } from "../app-env";
+import { EVENT_KEYS } from "../../domain/orders/order-events";
+import type { ApplyResult } from "../../durable-objects/order-machine";
+import { requireAdminSession, type AdminApiEnv } from "./admin-api";
 import { ApiError, readJson } from "../http-errors";
 import { GovernmentFeeError, governmentFeeLinks, requestGovernmentFee } from "../orders/government-fee";
 
@@ -31,8 +32,8 @@ const bodySchema = z.strictObject({
   totalCents: z.number().int().min(0).optional(),
 });
 
-export function createAdminGovernmentFeeRoutes(guard: MiddlewareHandler = requireAdminSession()): Hono<AppEnv> {
-  const routes = new Hono<AppEnv>();
+export function createAdminGovernmentFeeRoutes(guard: MiddlewareHandler = requireAdminSession()): Hono<AdminApiEnv> {
+  const routes = new Hono<AdminApiEnv>();
   routes.post(PATH, guard, async (c) => {
     const number = c.req.param("number");
     if (!ORDER_NUMBER.test(number)) throw new ApiError(404, "ORDER_NOT_FOUND", `No order ${number}`);
@@ -53,6 +54,28 @@ export function createAdminGovernmentFeeRoutes(guard: MiddlewareHandler = requir
       },
       c.executionCtx,
     );
+    // The parent's log records who asked for the fee; the gate moves on when the child is paid.
+    const machine = c.env.ORDER_MACHINE.get(c.env.ORDER_MACHINE.idFromName(number));
+    const recorded = (await machine.apply(number, {
+      type: "government_fee_requested",
+      key: EVENT_KEYS.governmentFeeRequested(result.child.number),
+      at: new Date().toISOString(),
+      payload: {
+        childOrder: result.child.number,
+        totalCents: result.child.totalCents,
+        actor: { kind: "admin", email: c.get("adminEmail") },
+      },
+    })) as ApplyResult;
+    if (recorded.outcome === "rejected") {
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          event: "government_fee_request_not_recorded",
+          order: number,
+          result: recorded,
+        }),
+      );
+    }
     const links = await governmentFeeLinks(config, result.child);
     c.header("Cache-Control", "no-store");
     return c.json(

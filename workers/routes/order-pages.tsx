@@ -23,6 +23,7 @@ import {
 import { intervalPhrase } from "../../domain/catalog/pricing";
 import type { AppConfig } from "../../domain/config/app-config";
 import { childPayability, displayStatus, DISPUTE_NOTE_MAX, feeHold } from "../../domain/orders/government-fee-order";
+import { deliverablesOf } from "../../domain/orders/order-deliverables";
 import { historyItems, linesOf } from "../../web/components";
 import { ConfirmPage, type ConfirmOrder } from "../../web/pages/confirm-page";
 import { DisputePage, type DisputePageProps } from "../../web/pages/dispute-page";
@@ -30,6 +31,7 @@ import { LinkRefusedPage, MessagePage } from "../../web/pages/message-page";
 import { OrderPage, type OrderChildView } from "../../web/pages/order-page";
 import { PayPage, type PayPageProps } from "../../web/pages/pay-page";
 import type { AppEnv } from "../app-env";
+import { crossSite, crossSiteRefused, formFields } from "./customer-form";
 import {
   disputeGovernmentFee,
   governmentFeeOptions,
@@ -39,6 +41,7 @@ import {
   type ChildState,
 } from "../orders/government-fee";
 import { StripeNotConfiguredError } from "../payments/stripe-client";
+import { documentLink, intakeWizardLink, signingLink } from "../orders/order-links";
 
 /**
  * The customer's order pages, server-rendered (web/pages), reached only through signed links
@@ -175,35 +178,6 @@ async function linkTo(
 }
 
 const childQuery = (number: string) => `?order=${encodeURIComponent(number)}`;
-
-/** Same-origin POSTs only: the Origin header, when sent, must be ours (and Fetch Metadata must not say cross-site). */
-function crossSite(c: PageContext): boolean {
-  const origin = c.req.header("origin");
-  if (origin !== undefined) {
-    const ours = new Set([new URL(c.req.url).origin, new URL(c.get("config").PUBLIC_BASE_URL).origin]);
-    if (!ours.has(origin)) return true;
-  }
-  return c.req.header("sec-fetch-site") === "cross-site";
-}
-
-function crossSiteRefused(c: PageContext) {
-  return render(
-    c,
-    <MessagePage title="This form must be sent from our site">
-      <p>For your security we only accept this form from our own pages. Open the link from our e-mail and try again.</p>
-    </MessagePage>,
-    403,
-  );
-}
-
-async function formFields(c: PageContext): Promise<Record<string, string>> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^(application\/x-www-form-urlencoded|multipart\/form-data)\b/i.test(type)) return {};
-  const body = await c.req.parseBody();
-  const fields: Record<string, string> = {};
-  for (const [k, v] of Object.entries(body)) if (typeof v === "string") fields[k] = v;
-  return fields;
-}
 
 function notFound(c: PageContext, number: string) {
   return render(
@@ -578,6 +552,24 @@ orderPageRoutes.get("/:number", async (c) => {
       }
       const isChild = order.parentOrderId !== null;
       const selfPayable = isChild && childPayability(order.status, events) === "payable";
+      const delivered = deliverablesOf(events);
+      const documents = await Promise.all(
+        delivered.documents.map(async (d) => ({
+          label: d.label,
+          at: d.at,
+          url: await documentLink(config, order.number, d.r2Key),
+        })),
+      );
+      // What the customer can do next, from the same signed links the e-mails carry.
+      const action =
+        order.status === "awaiting_intake"
+          ? {
+              label: "Complete your details",
+              url: await intakeWizardLink(config, { number: order.number, slug: order.serviceSlug }),
+            }
+          : order.status === "awaiting_signature"
+            ? { label: "Review and sign", url: await signingLink(config, order.number) }
+            : undefined;
       return render(
         c,
         <OrderPage
@@ -592,6 +584,10 @@ orderPageRoutes.get("/:number", async (c) => {
           lines={linesOf(order.lines)}
           totalCents={order.totalCents}
           history={historyItems(events)}
+          documents={documents}
+          confirmations={delivered.confirmations.map((x) => x.confirmation)}
+          nextDueOn={order.nextDueOn}
+          {...(action ? { action } : {})}
           feeOrders={childViews}
           customer={{ name: customer.name, company: customer.company, email: customer.email }}
           {...(found.parentNumber

@@ -41,6 +41,8 @@ export type OrderEffect =
   | { kind: "dispatch_filing"; script: string; cycle: string; attempt: number }
   | { kind: "generate_document"; template: string; cycle: string; attempt: number }
   | { kind: "run_screening"; cycle: string; cycleLabel: string; attempt: number; included?: string }
+  /** An admin cancelled a recurring order: Stripe must stop charging for it. */
+  | { kind: "cancel_subscription"; reason: string }
   /** The order ended (cancelled, refunded): its open admin tasks are closed with this note. */
   | { kind: "close_order_tasks"; note: string };
 

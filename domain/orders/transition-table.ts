@@ -880,6 +880,9 @@ class Step {
     // event is still kept (a refund of this order is the operator's next step in Stripe).
     s.facts = { ...s.facts, cancelled: true };
     this.endOrder(`order cancelled by ${approvalNote(p.actor)}: ${p.reason}`);
+    // A cancelled subscription must not be charged again (Stripe then sends
+    // customer.subscription.deleted, a fact this order still records).
+    if (s.recurring) this.emit({ kind: "cancel_subscription", reason: p.reason });
     return undefined;
   }
 

@@ -5,7 +5,8 @@ import { estimateGovernmentFee } from "../../domain/catalog/government-fees";
 import { getService } from "../../domain/catalog/services";
 import { adminSession } from "../support/admin-session";
 import { testEnv, withTestDb } from "../support/db";
-import { simAndRelay } from "../support/fake-stripe";
+import { simAndRelay, stripeFake } from "../support/fake-stripe";
+import { appConfig } from "../../workers/env";
 import { INTAKE_EXAMPLES } from "../support/intake-examples";
 import {
   buyAndPay,
@@ -468,6 +469,29 @@ describe("admin actions", () => {
     expect((await machine(orderNumber).snapshot()).schedule).toEqual([]);
     const cancelled = (await orderEventsOf(orderNumber)).find((e) => e.type === "admin_cancelled");
     expect(cancelled?.payload).toMatchObject({ actor: { kind: "admin" }, reason: "customer asked by phone" });
+  });
+
+  it("cancelling a monitoring subscription stops it in Stripe", async () => {
+    const { orderNumber } = await buyAndPay({
+      slug: "oig-sam-screening",
+      email: "stop-monitoring@provider.test",
+      intake: INTAKE_EXAMPLES["oig-sam-screening"]!,
+    });
+    const paid = await waitForStatus(orderNumber, "ready_to_file");
+    expect((await adminCall(`/orders/${orderNumber}/cancel`, { reason: "practice closed" })).status).toBe(200);
+    const subscription = await waitFor(
+      async () => {
+        const res = await fetch(`${stripeFake().url}/v1/subscriptions/${paid.stripeSubscriptionId}`, {
+          headers: { authorization: `Bearer ${appConfig(testEnv).STRIPE_SECRET_KEY}` },
+        });
+        const body = (await res.json()) as { status: string };
+        return body.status === "canceled" ? body : undefined;
+      },
+      20_000,
+      "the subscription to be cancelled in Stripe",
+    );
+    expect(subscription.status).toBe("canceled");
+    expect((await machine(orderNumber).snapshot()).outbox).toEqual([]);
   });
 
   it("needs a session", async () => {

@@ -19,6 +19,7 @@ import { answerLinks } from "../routes/answer-pages";
 import type { Env } from "../env";
 import { createMailer } from "../mailer/mailer";
 import { sendRecorded } from "../mailer/recorded-send";
+import { createStripe } from "../payments/stripe-client";
 import { requestGovernmentFee } from "./government-fee";
 import { documentLink, intakeWizardLink, monitoringLink, orderViewLink, signingLink } from "./order-links";
 import { runScreening, ScreeningDataMissingError } from "./run-screening";
@@ -111,6 +112,29 @@ export async function runOrderEffect(deps: EffectDeps, state: OrderState, effect
         .where(and(eq(adminTasks.orderId, orderId), eq(adminTasks.status, "open")))
         .returning({ id: adminTasks.id });
       return { followUps: [], detail: `${closed.length} closed` };
+    }
+
+    case "cancel_subscription": {
+      const [row] = await deps
+        .db()
+        .select({ subscription: orders.stripeSubscriptionId })
+        .from(orders)
+        .where(eq(orders.number, state.orderNumber));
+      if (!row?.subscription) return { followUps: [], detail: "no subscription yet" };
+      try {
+        // https://docs.stripe.com/api/subscriptions/cancel: immediate, no proration; the key
+        // makes a retry the same request.
+        await createStripe(deps.config).subscriptions.cancel(
+          row.subscription,
+          { cancellation_details: { comment: effect.reason.slice(0, 500) } },
+          { idempotencyKey: `cancel:${state.orderNumber}` },
+        );
+      } catch (error) {
+        // Already cancelled (by the customer, by Stripe after failed payments): nothing to do.
+        const code = (error as { code?: string; statusCode?: number }).code;
+        if (code !== "resource_missing" && (error as { statusCode?: number }).statusCode !== 404) throw error;
+      }
+      return { followUps: [], detail: `cancelled ${row.subscription}` };
     }
 
     case "request_government_fee": {

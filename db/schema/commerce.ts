@@ -58,22 +58,7 @@ export const checkouts = pgTable(
 );
 
 /** Every status the order machine can mirror (domain/orders/order-status.ts says what each means). */
-export const ORDER_STATUSES = [
-  "pending_payment",
-  "payment_processing",
-  "paid",
-  "awaiting_intake",
-  "awaiting_signature",
-  "awaiting_customer_answer",
-  "awaiting_government_fee",
-  "ready_to_file",
-  "filing",
-  "needs_manual_filing",
-  "completed",
-  "payment_failed",
-  "cancelled",
-  "refunded",
-] as const;
+export { ORDER_STATUSES } from "../../domain/orders/order-status";
 
 /**
  * One order per service bought. `status` mirrors the order machine (durable-objects/), the only

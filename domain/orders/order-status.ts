@@ -29,19 +29,15 @@ export const LIFECYCLE_STAGES = [
 ] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
 
+/** A paid order's stages, as statuses (everything but the instant before the first gate). */
+const STAGE_STATUSES = LIFECYCLE_STAGES.filter((s): s is Exclude<LifecycleStage, "not_started"> => s !== "not_started");
+
 export const ORDER_STATUSES = [
   "pending_payment",
   "payment_processing",
   /** Paid, with no lifecycle: government-fee child orders (CG-…), which only carry money. */
   "paid",
-  "awaiting_intake",
-  "awaiting_signature",
-  "awaiting_customer_answer",
-  "awaiting_government_fee",
-  "ready_to_file",
-  "filing",
-  "needs_manual_filing",
-  "completed",
+  ...STAGE_STATUSES,
   "payment_failed",
   "cancelled",
   "refunded",
@@ -80,17 +76,7 @@ export function combineStatus(payment: PaymentStatus, stage: LifecycleStage, has
 }
 
 /** Statuses of an order whose money is in: plain `paid` (a child order) and every lifecycle stage. */
-export const PAID_STATUSES: readonly OrderStatus[] = [
-  "paid",
-  "awaiting_intake",
-  "awaiting_signature",
-  "awaiting_customer_answer",
-  "awaiting_government_fee",
-  "ready_to_file",
-  "filing",
-  "needs_manual_filing",
-  "completed",
-];
+export const PAID_STATUSES: readonly OrderStatus[] = ["paid", ...STAGE_STATUSES];
 
 export function isPaidStatus(status: string): boolean {
   return (PAID_STATUSES as readonly string[]).includes(status);

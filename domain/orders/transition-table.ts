@@ -12,7 +12,7 @@ import {
   type OrderEventType,
 } from "./order-events";
 import { currentCycle, cycleLabel, orderStatusOf, type Cycle, type OrderState } from "./order-state";
-import { ORDER_STATUSES, type OrderStatus } from "./order-status";
+import { ORDER_STATUSES, PAID_STATUSES, type OrderStatus } from "./order-status";
 import { applyPaymentEvent, PAYMENT_EVENT_TYPES, statusOf, type PaymentEventType } from "./payment-state";
 
 /**
@@ -77,14 +77,7 @@ export type Decision =
 const PAYMENT: readonly OrderEventType[] = PAYMENT_EVENT_TYPES;
 
 /** Where `advance` can stop once a step is passed: the next unmet gate, or fulfilment. */
-const AFTER_INTAKE: readonly OrderStatus[] = [
-  "awaiting_signature",
-  "awaiting_customer_answer",
-  "awaiting_government_fee",
-  "ready_to_file",
-  "filing",
-  "needs_manual_filing",
-];
+const AFTER_INTAKE: readonly OrderStatus[] = PAID_STATUSES.slice(PAID_STATUSES.indexOf("awaiting_signature"), -1);
 const AFTER_SIGNATURE = AFTER_INTAKE.slice(1);
 const AFTER_ANSWER = AFTER_INTAKE.slice(2);
 const AFTER_FEE = AFTER_INTAKE.slice(3);

@@ -86,23 +86,9 @@ async function sha256Hex(text: string): Promise<string> {
 }
 
 /** The fields that say who was excluded and when; REINDATE and the waiver are not (they change the record). */
-const IDENTIFYING: readonly LeieColumn[] = [
-  "LASTNAME",
-  "FIRSTNAME",
-  "MIDNAME",
-  "BUSNAME",
-  "GENERAL",
-  "SPECIALTY",
-  "UPIN",
-  "NPI",
-  "DOB",
-  "ADDRESS",
-  "CITY",
-  "STATE",
-  "ZIP",
-  "EXCLTYPE",
-  "EXCLDATE",
-];
+const IDENTIFYING: readonly LeieColumn[] = LEIE_COLUMNS.filter(
+  (c) => c !== "REINDATE" && c !== "WAIVERDATE" && c !== "WVRSTATE",
+);
 
 /** The LEIE has no record id: the key is a SHA-256 of the identifying fields, trimmed and upper-cased. */
 export async function leieNaturalKey(record: LeieRecord): Promise<string> {

@@ -11,7 +11,6 @@ import { ORDER_NUMBER } from "../../db/order-numbers";
 import {
   linkExpiry,
   linkSecret,
-  LinkSecretMissingError,
   orderPath,
   signLinkToken,
   verifyLinkToken,
@@ -26,7 +25,7 @@ import type { ApplyResult } from "../../durable-objects/order-machine";
 import { AnswerPage, type Answer, type AnswerPageProps, type AnswerView } from "../../web/pages/answer-page";
 import { MessagePage } from "../../web/pages/message-page";
 import type { AppEnv } from "../app-env";
-import { crossSite, crossSiteRefused, formFields } from "./customer-form";
+import { crossSite, crossSiteRefused, customerPageError, formFields } from "./customer-form";
 import { customerPageHeaders, refused, render } from "./order-pages";
 
 /**
@@ -258,37 +257,9 @@ function noQuestion(c: PageContext, number: string) {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-answerRoutes.onError(async (error, c) => {
-  const requestId = c.get("requestId") ?? "";
-  if (error instanceof LinkSecretMissingError) {
-    return render(
-      c,
-      <MessagePage title="This page is unavailable">
-        <p>Customer links are switched off on this server. Please write to us and we will help.</p>
-      </MessagePage>,
-      503,
-    );
-  }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId,
-      route: c.req.path,
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  );
-  return render(
-    c,
-    <MessagePage title="Something went wrong on our side">
-      <p>
-        Your answer was not recorded. Please try again in a minute; if it keeps happening, reply to our e-mail and quote
-        reference {requestId}.
-      </p>
-    </MessagePage>,
-    500,
-  );
-});
+answerRoutes.onError(
+  customerPageError({ unavailableTitle: "This page is unavailable", notDone: "Your answer was not recorded." }),
+);
 
 const answerField = z.enum(["yes", "no"]);
 

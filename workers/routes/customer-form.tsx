@@ -1,4 +1,6 @@
 import type { Context } from "hono";
+import type { JSX } from "hono/jsx/jsx-runtime";
+import { LinkSecretMissingError } from "../../domain/auth/signed-link";
 import { MessagePage } from "../../web/pages/message-page";
 import type { AppEnv } from "../app-env";
 import { render } from "./order-pages";
@@ -41,4 +43,38 @@ export async function formFields(c: PageContext): Promise<Record<string, string>
   const fields: Record<string, string> = {};
   for (const [k, v] of Object.entries(body)) if (typeof v === "string") fields[k] = v;
   return fields;
+}
+
+/**
+ * The error handler of a customer page: customer links switched off (no secret) → 503 saying
+ * so; anything else → logged with the request id and a 500 page that says what did not happen
+ * (`notDone`, e.g. "Nothing was charged.") and the reference to quote.
+ */
+export function customerPageError(options: { unavailableTitle: string; notDone: string }) {
+  const show = (c: PageContext, node: JSX.Element, status: 500 | 503) => render(c, node, status);
+  return async (error: Error, c: PageContext): Promise<Response> => {
+    if (error instanceof LinkSecretMissingError) {
+      return await show(
+        c,
+        <MessagePage title={options.unavailableTitle}>
+          <p>Customer links are switched off on this server. Please write to us and we will help.</p>
+        </MessagePage>,
+        503,
+      );
+    }
+    const requestId = c.get("requestId") ?? "";
+    console.error(
+      JSON.stringify({ level: "error", requestId, route: c.req.path, error: String(error), stack: error.stack }),
+    );
+    return await show(
+      c,
+      <MessagePage title="Something went wrong on our side">
+        <p>
+          {options.notDone} Please try again in a minute; if it keeps happening, write to us and quote reference{" "}
+          {requestId}.
+        </p>
+      </MessagePage>,
+      500,
+    );
+  };
 }

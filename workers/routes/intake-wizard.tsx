@@ -10,7 +10,7 @@ import {
   type OrderWithCustomer,
 } from "../../db/government-fee-orders";
 import { ORDER_NUMBER } from "../../db/order-numbers";
-import { linkSecret, LinkSecretMissingError, orderViewLink, verifyLinkToken } from "../../domain/auth/signed-link";
+import { linkSecret, orderViewLink, verifyLinkToken } from "../../domain/auth/signed-link";
 import { applicableGates, checkIntake, checkPartialIntake } from "../../domain/catalog/intake";
 import {
   fieldErrors,
@@ -35,7 +35,7 @@ import {
 } from "../../web/pages/intake-wizard-page";
 import { MessagePage } from "../../web/pages/message-page";
 import type { AppEnv } from "../app-env";
-import { crossSite, formFields } from "./customer-form";
+import { crossSite, customerPageError, formFields } from "./customer-form";
 import { customerPageHeaders, refused } from "./order-pages";
 
 /**
@@ -98,37 +98,9 @@ intakeWizardRoutes.use("/:slug", async (c, next) => {
   return await customerPageHeaders(c, next);
 });
 
-intakeWizardRoutes.onError(async (error, c) => {
-  if (error instanceof LinkSecretMissingError) {
-    return page(
-      c,
-      <MessagePage title="Order pages are unavailable">
-        <p>Customer links are switched off on this server. Please write to us and we will help.</p>
-      </MessagePage>,
-      503,
-    );
-  }
-  const requestId = c.get("requestId") ?? "";
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId,
-      route: c.req.path,
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  );
-  return page(
-    c,
-    <MessagePage title="Something went wrong on our side">
-      <p>
-        Nothing was saved. Please try again in a minute; if it keeps happening, write to us and quote reference{" "}
-        {requestId}.
-      </p>
-    </MessagePage>,
-    500,
-  );
-});
+intakeWizardRoutes.onError(
+  customerPageError({ unavailableTitle: "Order pages are unavailable", notDone: "Nothing was saved." }),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Links and the order

@@ -5,13 +5,7 @@ import { withDb, type Db } from "../../db/client";
 import { findOrderWithCustomer, type OrderWithCustomer } from "../../db/government-fee-orders";
 import { ORDER_NUMBER } from "../../db/order-numbers";
 import { checkouts, customers, orders } from "../../db/schema";
-import {
-  linkSecret,
-  LinkSecretMissingError,
-  orderPath,
-  signLinkToken,
-  verifyLinkToken,
-} from "../../domain/auth/signed-link";
+import { linkSecret, orderPath, signLinkToken, verifyLinkToken } from "../../domain/auth/signed-link";
 import { checkPartialIntake, intakeFieldLabels } from "../../domain/catalog/intake";
 import type { PaymentMethod } from "../../domain/catalog/payment-methods";
 import { intervalPhrase } from "../../domain/catalog/pricing";
@@ -33,7 +27,7 @@ import { createCheckout, type CheckoutRequest } from "../checkout/create-checkou
 import { ApiError } from "../http-errors";
 import { createStripe, StripeNotConfiguredError } from "../payments/stripe-client";
 import { customerPageHeaders, refused, render } from "./order-pages";
-import { crossSite, crossSiteRefused, formFields } from "./customer-form";
+import { crossSite, crossSiteRefused, customerPageError, formFields } from "./customer-form";
 
 /**
  * The page of the bundle invitation e-mail (OrderMachine issue, item 7): a Provider Compliance
@@ -274,37 +268,9 @@ function isAllowedMethod(method: string): method is PaymentMethod {
 // ---------------------------------------------------------------------------------------------
 // Routes
 
-monitoringInvitationRoutes.onError(async (error, c) => {
-  const requestId = c.get("requestId") ?? "";
-  if (error instanceof LinkSecretMissingError) {
-    return render(
-      c,
-      <MessagePage title="This page is unavailable">
-        <p>Customer links are switched off on this server. Please write to us and we will help.</p>
-      </MessagePage>,
-      503,
-    );
-  }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId,
-      route: c.req.path,
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  );
-  return render(
-    c,
-    <MessagePage title="Something went wrong on our side">
-      <p>
-        Nothing was charged. Please try again in a minute; if it keeps happening, reply to our e-mail and quote
-        reference {requestId}.
-      </p>
-    </MessagePage>,
-    500,
-  );
-});
+monitoringInvitationRoutes.onError(
+  customerPageError({ unavailableTitle: "This page is unavailable", notDone: "Nothing was charged." }),
+);
 
 monitoringInvitationRoutes.get(MONITORING_PATH, async (c) => {
   const config = c.get("config");

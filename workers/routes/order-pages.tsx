@@ -12,14 +12,7 @@ import {
   type OrderRow,
 } from "../../db/government-fee-orders";
 import { CHECKOUT_NUMBER, ORDER_NUMBER } from "../../db/order-numbers";
-import {
-  linkSecret,
-  LinkSecretMissingError,
-  orderPath,
-  signLinkToken,
-  verifyLinkToken,
-  type LinkPurpose,
-} from "../../domain/auth/signed-link";
+import { linkSecret, orderPath, signLinkToken, verifyLinkToken, type LinkPurpose } from "../../domain/auth/signed-link";
 import { intervalPhrase } from "../../domain/catalog/pricing";
 import type { AppConfig } from "../../domain/config/app-config";
 import { childPayability, displayStatus, DISPUTE_NOTE_MAX, feeHold } from "../../domain/orders/government-fee-order";
@@ -31,7 +24,7 @@ import { LinkRefusedPage, MessagePage } from "../../web/pages/message-page";
 import { OrderPage, type OrderChildView } from "../../web/pages/order-page";
 import { PayPage, type PayPageProps } from "../../web/pages/pay-page";
 import type { AppEnv } from "../app-env";
-import { crossSite, crossSiteRefused, formFields } from "./customer-form";
+import { crossSite, crossSiteRefused, customerPageError, formFields } from "./customer-form";
 import {
   disputeGovernmentFee,
   governmentFeeOptions,
@@ -88,37 +81,9 @@ export async function render(
   return c.html(`<!doctype html>\n${await node.toString()}`, status);
 }
 
-orderPageRoutes.onError(async (error, c) => {
-  const requestId = c.get("requestId") ?? "";
-  if (error instanceof LinkSecretMissingError) {
-    return render(
-      c,
-      <MessagePage title="Order pages are unavailable">
-        <p>Customer links are switched off on this server. Please write to us and we will help.</p>
-      </MessagePage>,
-      503,
-    );
-  }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId,
-      route: c.req.path,
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  );
-  return render(
-    c,
-    <MessagePage title="Something went wrong on our side">
-      <p>
-        Nothing was charged. Please try again in a minute; if it keeps happening, write to us and quote reference{" "}
-        {requestId}.
-      </p>
-    </MessagePage>,
-    500,
-  );
-});
+orderPageRoutes.onError(
+  customerPageError({ unavailableTitle: "Order pages are unavailable", notDone: "Nothing was charged." }),
+);
 
 // ---------------------------------------------------------------------------------------------
 // Links

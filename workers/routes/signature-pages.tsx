@@ -10,7 +10,7 @@ import {
 } from "../../db/government-fee-orders";
 import { ORDER_NUMBER } from "../../db/order-numbers";
 import type { ApplyResult } from "../../durable-objects/order-machine";
-import { linkSecret, LinkSecretMissingError, orderViewLink, verifyLinkToken } from "../../domain/auth/signed-link";
+import { linkSecret, orderViewLink, verifyLinkToken } from "../../domain/auth/signed-link";
 import { applicableGates } from "../../domain/catalog/intake";
 import type { ServiceDefinition, SignatureGate } from "../../domain/catalog/service-definition";
 import { getService } from "../../domain/catalog/services";
@@ -39,7 +39,7 @@ import {
   type SignaturePageProps,
 } from "../../web/pages/signature-page";
 import type { AppEnv } from "../app-env";
-import { crossSite } from "./customer-form";
+import { crossSite, customerPageError } from "./customer-form";
 import { refused, render } from "./order-pages";
 
 /**
@@ -104,37 +104,13 @@ signatureRoutes.use("/:number/sign/*", async (c, next) => {
   );
 });
 
-signatureRoutes.onError(async (error, c) => {
-  const requestId = c.get("requestId") ?? "";
-  if (error instanceof LinkSecretMissingError) {
-    return render(
-      c,
-      <MessagePage title="Signing is unavailable">
-        <p>Customer links are switched off on this server. Please write to us and we will help.</p>
-      </MessagePage>,
-      503,
-    );
-  }
-  console.error(
-    JSON.stringify({
-      level: "error",
-      requestId,
-      route: c.req.path,
-      error: String(error),
-      stack: (error as Error).stack,
-    }),
-  );
-  return render(
-    c,
-    <MessagePage title="Something went wrong on our side">
-      <p>
-        We could not confirm your signature. Please open the link from our e-mail again in a minute: it will say whether
-        the document is signed. If it keeps happening, write to us and quote reference {requestId}.
-      </p>
-    </MessagePage>,
-    500,
-  );
-});
+signatureRoutes.onError(
+  customerPageError({
+    unavailableTitle: "Signing is unavailable",
+    notDone:
+      "Your signature may not have been recorded: open the link from our e-mail again, it will say whether the document is signed.",
+  }),
+);
 
 // ---------------------------------------------------------------------------------------------
 // The link and the order

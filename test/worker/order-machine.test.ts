@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadExclusionList } from "../../db/public-data";
 import { fmcsaCarriers } from "../../db/schema";
 import { estimateGovernmentFee } from "../../domain/catalog/government-fees";
+import { mcs150DueDate } from "../../domain/catalog/next-due";
 import { getService } from "../../domain/catalog/services";
 import { adminSession } from "../support/admin-session";
 import { testEnv, withTestDb } from "../support/db";
@@ -311,6 +312,42 @@ describe("South Carolina intrastate authority: signature and the Form E question
     expect(recorded.status, await recorded.clone().text()).toBe(200);
     await waitForStatus(orderNumber, "awaiting_government_fee");
     expect((await tasksOf(orderNumber)).find((t) => t.id === referral.id)?.status).toBe("done");
+  });
+});
+
+describe("an MCS-150 update: a generated document a person submits", () => {
+  it("is signed by the officer, approved, prepared as a PDF, submitted by hand and due again on the USDOT schedule", async () => {
+    const email = "mcs150@carrier.test";
+    const { orderNumber } = await buyAndPay({
+      slug: "mcs150-update",
+      email,
+      intake: INTAKE_EXAMPLES["mcs150-update"]!,
+    });
+    await waitForStatus(orderNumber, "awaiting_signature");
+    await signFromEmail(email, orderNumber);
+    await waitForStatus(orderNumber, "ready_to_file");
+    expect((await adminCall(`/orders/${orderNumber}/approve`)).status).toBe(200);
+    await waitForStatus(orderNumber, "needs_manual_filing");
+    const task = await waitFor(
+      async () => (await tasksOf(orderNumber, "open")).find((t) => t.kind === "manual_filing"),
+      20_000,
+      "the submit task",
+    );
+    expect(task.title).toContain("Submit the generated MCS-150 Biennial Update");
+    const prepared = (await machine(orderNumber).snapshot()).state.cycles[0]!.documents;
+    expect(prepared).toHaveLength(1);
+    const pdf = await testEnv.FILES.get(prepared[0]!.r2Key);
+    expect(pdf?.httpMetadata?.contentType).toBe("application/pdf");
+
+    expect((await adminCall(`/orders/${orderNumber}/filed`, { confirmation: "FMCSA-3141592-0226" })).status).toBe(200);
+    const done = await waitForStatus(orderNumber, "completed");
+    // USDOT 3141592: last digit 2 → February; next-to-last 9 (odd) → odd years (49 CFR 390.19(b)).
+    expect(done.nextDueOn).toBe(mcs150DueDate("3141592", done.completedAt!));
+    expect(done.nextDueOn).toMatch(/^\d{4}-02-28$/);
+    expect(Number(done.nextDueOn!.slice(0, 4)) % 2).toBe(1);
+    const [completion] = await mailWith(email, /Completed/);
+    // The signed form and the prepared filing are both linked from the e-mail.
+    expect(await linkIn(completion!.id, `/order/${orderNumber}/documents/documents/`)).toBeTruthy();
   });
 });
 

@@ -23,11 +23,16 @@ export function parseBenchArgs(argv: readonly string[]): BenchArgs {
   const args: BenchArgs = { durationSeconds: 10, connections: 10, help: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
-    const [flag, inline] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+    const [flag, inline] = arg.includes("=")
+      ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+      : [arg, undefined];
     const value = () => inline ?? argv[++i];
     switch (flag) {
       case "--only": {
-        const names = (value() ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+        const names = (value() ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         if (names.length === 0) throw new Error("--only needs a benchmark name");
         args.only = [...(args.only ?? []), ...names];
         break;

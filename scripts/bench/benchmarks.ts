@@ -24,13 +24,15 @@ export const BENCHMARKS: readonly Benchmark[] = [
     name: "bare",
     path: BARE_ROUTE,
     baseline: true,
-    description: "a constant answer from a Hono route ahead of all middleware: wrangler dev + workerd + Hono, nothing of ours",
+    description:
+      "a constant answer from a Hono route ahead of all middleware: wrangler dev + workerd + Hono, nothing of ours",
   },
   { name: "health", path: "/health", description: "liveness: request id, configuration guard, body limit, JSON" },
   {
     name: "health-deep",
     path: "/health/deep",
-    description: "readiness: a Postgres round trip (WebSocket proxy), R2 put/get/delete, two Durable Object RPCs, a queue send",
+    description:
+      "readiness: a Postgres round trip (WebSocket proxy), R2 put/get/delete, two Durable Object RPCs, a queue send",
   },
   ...SCENARIO_BENCHMARKS,
 ];

@@ -45,7 +45,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     ...(options.warmupSeconds ? { warmup: { connections: options.connections, duration: options.warmupSeconds } } : {}),
   });
   const requests = result.requests.total;
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]));
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+  );
   return {
     requests,
     durationSeconds: result.duration,

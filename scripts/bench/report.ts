@@ -36,7 +36,8 @@ export interface BenchReport {
 export function withRatios(results: { benchmark: Benchmark; result: LoadResult }[], recheck?: LoadResult): BenchRow[] {
   const base = results.find((r) => r.benchmark.baseline);
   if (!base) throw new Error("the baseline was not measured");
-  const mean = (pick: (r: LoadResult) => number) => (recheck ? (pick(base.result) + pick(recheck)) / 2 : pick(base.result));
+  const mean = (pick: (r: LoadResult) => number) =>
+    recheck ? (pick(base.result) + pick(recheck)) / 2 : pick(base.result);
   const baseRps = mean((r) => r.requestsPerSecond);
   const baseP50 = mean((r) => r.latencyMs.p50);
   const ratio = (a: number, b: number) => (b > 0 ? a / b : Number.NaN);
@@ -76,7 +77,9 @@ export function formatTable(rows: readonly BenchRow[], baselineName: string): st
   // A scenario's invariant (stack-scenarios.ts), when one ran.
   if (rows.some((r) => r.result.check)) {
     header.push("check");
-    rows.forEach((r, i) => body[i]!.push(r.result.check ? (r.result.check.label ?? (r.result.check.pass ? "PASS" : "FAIL")) : ""));
+    rows.forEach((r, i) =>
+      body[i]!.push(r.result.check ? (r.result.check.label ?? (r.result.check.pass ? "PASS" : "FAIL")) : ""),
+    );
   }
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   // Names left, numbers right: columns of figures compare at a glance.

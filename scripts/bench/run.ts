@@ -14,7 +14,13 @@ import type { InProcessBenchmark } from "./passes";
 import { runLoad, type LoadResult } from "./load";
 import { baselineDrift, formatTable, withRatios, writeReport } from "./report";
 import type { ScenarioOutcome } from "./stack-scenario";
-import { printScenarioOutcomes, runScenario, scenarioDatabaseUrl, writeScenarioReport } from "./stack-scenarios";
+import {
+  printScenarioOutcomes,
+  runScenario,
+  scenarioDatabaseUrl,
+  scenarioStackConfig,
+  writeScenarioReport,
+} from "./stack-scenarios";
 
 const say = (line: string) => console.log(`bench: ${line}`);
 const fail = (message: string, code = 1): never => {
@@ -25,11 +31,13 @@ const fail = (message: string, code = 1): never => {
 let args: ReturnType<typeof parseBenchArgs>;
 let selected: Benchmark[];
 let inProcess: InProcessBenchmark[];
+let stackConfig: Record<string, string>;
 try {
   args = parseBenchArgs(process.argv.slice(2));
   const split = splitOnly(args.only);
   inProcess = split.inProcess;
   selected = split.http === "none" ? [] : selectBenchmarks(split.http);
+  stackConfig = scenarioStackConfig(selected.flatMap((b) => (b.scenario ? [b.scenario] : [])));
 } catch (error) {
   fail((error as Error).message, 2);
 }
@@ -45,13 +53,19 @@ const env: NodeJS.ProcessEnv = {
   DOCKET_DATA_DIR: process.env.DOCKET_BENCH_DATA_DIR ?? join(layout.dataDir, "bench", "stack"),
 };
 for (const { env: variable } of Object.values(PORT_SETTINGS)) env[variable] = "0";
+// What the selected scenarios need of the Worker (an intake reminder due seconds after payment),
+// on this stack only; local-stack passes app-config keys through to the Worker's env file.
+Object.assign(env, stackConfig!);
 
 // In-process benchmarks (parsers, classifiers; scripts/bench/in-process.ts) first, on a machine
 // the stack is not loading yet, and before the signal handlers (nothing to stop on Ctrl-C yet).
 // With --only naming only those, the stack is not started at all.
 if (inProcess!.length > 0) {
   try {
-    await runInProcessBenchmarks(inProcess!, { log: say, resultsFile: join(layout.dataDir, "bench", "in-process.json") });
+    await runInProcessBenchmarks(inProcess!, {
+      log: say,
+      resultsFile: join(layout.dataDir, "bench", "in-process.json"),
+    });
   } catch (error) {
     fail(`in-process benchmarks: ${(error as Error).message}`);
   }
@@ -87,10 +101,21 @@ const warmupSeconds = Math.min(2, args!.durationSeconds);
 const results: { benchmark: Benchmark; result: LoadResult }[] = [];
 const scenarioOutcomes: ScenarioOutcome[] = [];
 let recheck: LoadResult | undefined;
+if (Object.keys(stackConfig!).length > 0) {
+  say(
+    `configuration for the scenarios: ${Object.entries(stackConfig!)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(", ")}`,
+  );
+}
 try {
   stack = await startLocalStack({ env, log: say, signal: controller.signal });
 } catch (error) {
-  fail(controller.signal.aborted ? "interrupted while starting; everything stopped" : `the stack did not start: ${(error as Error).message}`);
+  fail(
+    controller.signal.aborted
+      ? "interrupted while starting; everything stopped"
+      : `the stack did not start: ${(error as Error).message}`,
+  );
 }
 try {
   const workerUrl = stack!.info.workerUrl;
@@ -110,11 +135,16 @@ try {
       });
       scenarioOutcomes.push(outcome);
       for (const row of outcome.rows) {
-        results.push({ benchmark: { name: row.name, path: row.path, description: row.description }, result: row.result });
+        results.push({
+          benchmark: { name: row.name, path: row.path, description: row.description },
+          result: row.result,
+        });
       }
       continue;
     }
-    say(`${benchmark.name}: GET ${benchmark.path}, ${args!.connections} connections, ${warmupSeconds} s warm-up + ${args!.durationSeconds} s`);
+    say(
+      `${benchmark.name}: GET ${benchmark.path}, ${args!.connections} connections, ${warmupSeconds} s warm-up + ${args!.durationSeconds} s`,
+    );
     const result = await runLoad({
       url: `${workerUrl}${benchmark.path}`,
       durationSeconds: args!.durationSeconds,
@@ -126,7 +156,12 @@ try {
   if (selected!.length > 1) {
     // The baseline once more, last: how much the machine's load moved during the run.
     say(`${BASELINE.name} again: GET ${BASELINE.path}, to measure the run's drift`);
-    recheck = await runLoad({ url: `${workerUrl}${BASELINE.path}`, durationSeconds: args!.durationSeconds, connections: args!.connections, warmupSeconds });
+    recheck = await runLoad({
+      url: `${workerUrl}${BASELINE.path}`,
+      durationSeconds: args!.durationSeconds,
+      connections: args!.connections,
+      warmupSeconds,
+    });
   }
 } catch (error) {
   await stack!.stop().catch(() => {});
@@ -149,12 +184,19 @@ if (recheck && drift !== undefined) {
 const scenariosPassed = printScenarioOutcomes(scenarioOutcomes);
 const failing = rows.filter((r) => r.result.errors > 0);
 for (const row of failing) say(`${row.name}: ${row.result.errors} errors ${JSON.stringify(row.result.errorDetail)}`);
-if (scenarioOutcomes.length > 0) await writeScenarioReport(join(layout.dataDir, "bench", "scenarios.json"), scenarioOutcomes);
+if (scenarioOutcomes.length > 0)
+  await writeScenarioReport(join(layout.dataDir, "bench", "scenarios.json"), scenarioOutcomes);
 await writeReport(resultsFile, {
   startedAt: startedAt.toISOString(),
   finishedAt: new Date().toISOString(),
   settings: { durationSeconds: args!.durationSeconds, connections: args!.connections, warmupSeconds },
-  machine: { node: process.versions.node, platform: platform(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "unknown", loadAverage: loadavg() },
+  machine: {
+    node: process.versions.node,
+    platform: platform(),
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    loadAverage: loadavg(),
+  },
   baseline: BASELINE.name,
   ...(recheck && drift !== undefined ? { baselineRecheck: { result: recheck, drift } } : {}),
   rows,

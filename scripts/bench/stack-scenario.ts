@@ -1,5 +1,6 @@
 import { request as httpRequest } from "node:http";
 import pg from "pg";
+import type { ConfigKey } from "../lib/dev-vars";
 import type { LoadResult } from "./load";
 
 /**
@@ -55,6 +56,12 @@ export interface StackScenario {
   /** What the table's path column shows. */
   path: string;
   description: string;
+  /**
+   * Worker configuration (app-config keys) this scenario needs on the bench's own stack, set by
+   * run.ts when the scenario is selected (never on `npm start`'s): e.g. an intake reminder that
+   * falls due seconds after payment instead of a day.
+   */
+  stackConfig?: Readonly<Partial<Record<ConfigKey, string>>>;
   run(ctx: ScenarioContext): Promise<ScenarioOutcome>;
 }
 
@@ -196,6 +203,71 @@ export async function pool<T, R>(
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
   return results;
+}
+
+/** A fixed list of requests, timed one by one (stack-scenario's rows are built from it). */
+export interface TimedRequests {
+  latenciesMs: number[];
+  statusCodes: Record<string, number>;
+  /** Requests with no answer at all (refused, reset, timed out). */
+  connectionErrors: number;
+  /** From the first request sent to the last answer. */
+  wallMs: number;
+  /** Not sent: the time budget ran out first. */
+  skipped: number;
+  /** The first few failures (status and the start of the answer, or the error), for notes. */
+  failures: string[];
+  /** Per item, in input order: its answer, or null (no answer, or not sent). */
+  answers: (JsonResponse | null)[];
+  /** Per item, in input order: its latency (ms), or null (no answer, or not sent). */
+  itemLatenciesMs: (number | null)[];
+}
+
+/**
+ * Sends one request per item, at most `concurrency` at a time, timing each (performance.now
+ * around the call). Items not started within `budgetMs` are skipped, so a machine far slower
+ * than expected bounds the phase instead of stalling the run.
+ */
+export async function timeRequests<T>(
+  items: readonly T[],
+  concurrency: number,
+  budgetMs: number,
+  send: (item: T, index: number) => Promise<JsonResponse>,
+): Promise<TimedRequests> {
+  const out: TimedRequests = {
+    latenciesMs: [],
+    statusCodes: {},
+    connectionErrors: 0,
+    wallMs: 0,
+    skipped: 0,
+    failures: [],
+    answers: new Array<JsonResponse | null>(items.length).fill(null),
+    itemLatenciesMs: new Array<number | null>(items.length).fill(null),
+  };
+  const started = performance.now();
+  await pool(items, concurrency, async (item, i) => {
+    if (performance.now() - started > budgetMs) {
+      out.skipped++;
+      return;
+    }
+    const t0 = performance.now();
+    try {
+      const res = await send(item, i);
+      const ms = performance.now() - t0;
+      out.latenciesMs.push(ms);
+      out.itemLatenciesMs[i] = ms;
+      out.statusCodes[res.status] = (out.statusCodes[res.status] ?? 0) + 1;
+      out.answers[i] = res;
+      if ((res.status < 200 || res.status > 299) && out.failures.length < 3) {
+        out.failures.push(`${res.status} ${res.text.slice(0, 200)}`);
+      }
+    } catch (error) {
+      out.connectionErrors++;
+      if (out.failures.length < 3) out.failures.push((error as Error).message);
+    }
+  });
+  out.wallMs = performance.now() - started;
+  return out;
 }
 
 /** One short-lived Postgres client for a scenario's queries. */

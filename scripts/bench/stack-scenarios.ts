@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { checkoutCreateScenario } from "./checkout-create.scenario";
+import { orderEventsScenario, orderRemindersScenario } from "./order-machine.scenario";
 import type { ScenarioContext, ScenarioOutcome, StackScenario } from "./stack-scenario";
 import { webhookBurstScenario } from "./webhook-burst.scenario";
 
@@ -17,13 +18,35 @@ export const SCENARIO_BENCHMARKS: readonly {
   description: string;
   scenario: StackScenario;
   with: string[];
-}[] = [checkoutCreateScenario, webhookBurstScenario].map((scenario) => ({
+}[] = [checkoutCreateScenario, webhookBurstScenario, orderEventsScenario, orderRemindersScenario].map((scenario) => ({
   name: scenario.name,
   path: scenario.path,
   description: scenario.description,
   scenario,
   with: ["health"],
 }));
+
+/**
+ * The Worker configuration the selected scenarios need on the bench's stack (their
+ * `stackConfig`, merged); two scenarios asking for different values of one key is an error.
+ */
+export function scenarioStackConfig(scenarios: readonly StackScenario[]): Record<string, string> {
+  const merged: Record<string, string> = {};
+  const askedBy: Record<string, string> = {};
+  for (const scenario of scenarios) {
+    for (const [key, value] of Object.entries(scenario.stackConfig ?? {})) {
+      if (value === undefined) continue;
+      if (key in merged && merged[key] !== value) {
+        throw new Error(
+          `scenarios ${askedBy[key]} and ${scenario.name} need different ${key} (${merged[key]} and ${value}): run them separately`,
+        );
+      }
+      merged[key] = value;
+      askedBy[key] = scenario.name;
+    }
+  }
+  return merged;
+}
 
 /** Runs one scenario, logging its start; its rows are for the harness's table. */
 export async function runScenario(scenario: StackScenario, ctx: ScenarioContext): Promise<ScenarioOutcome> {

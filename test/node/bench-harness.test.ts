@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseBenchArgs } from "../../scripts/bench/args";
 import { BASELINE, BENCHMARKS, selectBenchmarks } from "../../scripts/bench/benchmarks";
 import { assertLoopback, runLoad, type LoadResult } from "../../scripts/bench/load";
+import {
+  checkReminders,
+  orderRemindersScenario,
+  REMINDER_INTERVAL_SECONDS,
+  type ReminderEventRow,
+  type ReminderMailRow,
+} from "../../scripts/bench/order-machine.scenario";
 import { baselineDrift, formatTable, withRatios } from "../../scripts/bench/report";
+import type { StackScenario } from "../../scripts/bench/stack-scenario";
+import { scenarioStackConfig } from "../../scripts/bench/stack-scenarios";
 import { freePort } from "../../scripts/lib/free-port";
 
 /** The bench harness without the stack: flags, selection, ratios, and real load on a local server. */
@@ -83,6 +92,120 @@ describe("bench report", () => {
   it("needs the baseline", () => {
     expect(() => withRatios([{ benchmark: BENCHMARKS[1]!, result: result(1, 1) }])).toThrow(
       /baseline was not measured/,
+    );
+  });
+});
+
+describe("scenario configuration of the bench's stack", () => {
+  const scenario = (name: string, stackConfig?: StackScenario["stackConfig"]): StackScenario => ({
+    name,
+    path: "-",
+    description: "-",
+    ...(stackConfig ? { stackConfig } : {}),
+    run: () => Promise.reject(new Error("not run here")),
+  });
+
+  it("the OrderMachine scenarios are selectable, and only the reminders one changes the Worker's config", () => {
+    expect(selectBenchmarks(["order-events", "order-reminders"]).map((b) => b.name)).toEqual([
+      "bare",
+      "health",
+      "order-events",
+      "order-reminders",
+    ]);
+    const config = (names: string[]) =>
+      scenarioStackConfig(selectBenchmarks(names).flatMap((b) => (b.scenario ? [b.scenario] : [])));
+    expect(config(["order-events"])).toEqual({});
+    expect(config(["order-reminders"])).toMatchObject({
+      INTAKE_REMINDER_FIRST_INTERVAL_SECONDS: String(REMINDER_INTERVAL_SECONDS),
+      INTAKE_REMINDER_FIRST_COUNT: "1",
+    });
+    expect(orderRemindersScenario.stackConfig).toBeDefined();
+  });
+
+  it("merges what the selected scenarios need, and refuses two that disagree", () => {
+    expect(
+      scenarioStackConfig([
+        scenario("a", { INTAKE_REMINDER_MAX: "5" }),
+        scenario("b"),
+        scenario("c", { INTAKE_REMINDER_MAX: "5", INTAKE_REMINDER_FIRST_COUNT: "1" }),
+      ]),
+    ).toEqual({ INTAKE_REMINDER_MAX: "5", INTAKE_REMINDER_FIRST_COUNT: "1" });
+    expect(() =>
+      scenarioStackConfig([scenario("a", { INTAKE_REMINDER_MAX: "5" }), scenario("b", { INTAKE_REMINDER_MAX: "6" })]),
+    ).toThrow(/scenarios a and b need different INTAKE_REMINDER_MAX \(5 and 6\)/);
+  });
+});
+
+describe("the reminder invariant (order-reminders)", () => {
+  const due = (s: number) => new Date(Date.UTC(2026, 10, 21, 12, 0, s)).toISOString();
+  const fired = (number: string, dueS: number, delayMs: number, n = 1): ReminderEventRow => ({
+    number,
+    n,
+    dueAt: due(dueS),
+    firedAt: new Date(Date.parse(due(dueS)) + delayMs).toISOString(),
+  });
+  const mailed = (number: string, dueS: number, delayMs: number | null, status = "accepted"): ReminderMailRow => ({
+    number,
+    round: 1,
+    n: 1,
+    status,
+    sentMs: delayMs === null ? null : Date.parse(due(dueS)) + delayMs,
+  });
+
+  it("passes when every order has one reminder 1, fired and mailed after its due time, and measures the delays", () => {
+    const report = checkReminders(
+      ["CO-1", "CO-2"],
+      [fired("CO-1", 0, 40), fired("CO-2", 1, 120), fired("CO-9", 0, 5, 1)],
+      [mailed("CO-1", 0, 90), mailed("CO-2", 1, 300)],
+    );
+    expect(report.problems).toEqual([]);
+    expect(report.pass).toBe(true);
+    expect(report.dueToFiredMs).toEqual([40, 120]);
+    expect(report.dueToSentMs).toEqual([90, 300]);
+    expect(report.window).toEqual({
+      firstDue: Date.parse(due(0)),
+      lastFired: Date.parse(due(1)) + 120,
+      lastSent: Date.parse(due(1)) + 300,
+    });
+  });
+
+  it("fails on a lost, doubled, early or premature reminder, and on a missing, doubled or refused e-mail", () => {
+    const report = checkReminders(
+      ["CO-1", "CO-2", "CO-3", "CO-4", "CO-5", "CO-6", "CO-7"],
+      [
+        // CO-1: none fired.
+        fired("CO-2", 0, 10),
+        fired("CO-2", 0, 20),
+        fired("CO-3", 5, -250),
+        fired("CO-4", 0, 10),
+        fired("CO-4", 3, 10, 2),
+        fired("CO-5", 0, 10),
+        fired("CO-6", 0, 10),
+        fired("CO-7", 0, 10),
+      ],
+      [
+        mailed("CO-2", 0, 30),
+        mailed("CO-3", 5, 30),
+        mailed("CO-4", 0, 30),
+        // CO-5: no e-mail.
+        mailed("CO-6", 0, 30),
+        mailed("CO-6", 0, 35),
+        mailed("CO-7", 0, null, "deferred"),
+      ],
+    );
+    expect(report.pass).toBe(false);
+    expect(report.problems).toEqual([
+      "CO-1: no reminder 1 fired",
+      "CO-1: no reminder 1 e-mail",
+      "CO-2: reminder 1 fired 2×",
+      "CO-3: reminder 1 fired 250 ms before it was due",
+      "CO-4: reminder 2 already fired (the next is a week away)",
+      "CO-5: no reminder 1 e-mail",
+      "CO-6: 2 reminder 1 e-mails",
+      "CO-7: the reminder e-mail is deferred, not accepted by the relay",
+    ]);
+    expect(report.summary).toMatch(
+      /^7 orders: 5 with exactly one reminder 1 \(1 without, 1 doubled, 1 early, 1 with a later one/,
     );
   });
 });

@@ -49,6 +49,8 @@ export const checkouts = pgTable(
     discountId: bigint("discount_id", { mode: "number" }),
     totalCents: integer("total_cents").notNull(),
     stripeSessionId: text("stripe_session_id").unique(),
+    /** The campaign send whose tracked click led here (workers/routes/tracking.ts sets the cookie). */
+    campaignSendId: bigint("campaign_send_id", { mode: "number" }),
     status: text("status", { enum: ["open", "completed", "expired"] })
       .notNull()
       .default("open"),
@@ -86,6 +88,8 @@ export const orders = pgTable(
     stripePaymentIntentId: text("stripe_payment_intent_id"),
     intake: jsonb("intake"),
     attribution: jsonb("attribution"),
+    /** Copied from the checkout: the campaign send that led to this order. */
+    campaignSendId: bigint("campaign_send_id", { mode: "number" }),
     /** When the filing falls due again (UCR yearly, MCS-150 by USDOT digits, monthly monitoring). */
     nextDueOn: date("next_due_on", { mode: "string" }),
     /** The last time a cycle of this order completed. */

@@ -10,6 +10,7 @@ export const INBOUND_KINDS = [
   "auto_reply",
   "agency_reply",
   "other",
+  "unsubscribe",
 ] as const;
 
 /**

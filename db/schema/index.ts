@@ -7,4 +7,5 @@ export * from "./inbound";
 export * from "./mail";
 export * from "./mta-log";
 export * from "./operations";
+export * from "./outreach";
 export * from "./public-data";

@@ -1,5 +1,16 @@
 import { sql } from "drizzle-orm";
-import { bigint, bigserial, index, integer, pgEnum, pgTable, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  bigserial,
+  date,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 
 /**
  * What we know about whether an address takes mail. Sending is keyed on this value only
@@ -42,6 +53,8 @@ export const suppressions = pgTable("suppressions", {
 });
 
 export const SEND_STATUSES = [
+  /** A campaign send chosen by the audience build, waiting for the send consumer. */
+  "queued",
   "sending",
   "accepted",
   "deferred",
@@ -49,6 +62,14 @@ export const SEND_STATUSES = [
   "bounced",
   "delivered",
   "complained",
+  /** A queued campaign send withdrawn before it went out (suppressed, scrubbed, campaign ended). */
+  "cancelled",
+  /**
+   * Claimed and handed to the relay, but the relay's answer was never recorded (the Worker died
+   * in between). Reconciled to this state, never resent; a later bounce or delivery report
+   * still settles it.
+   */
+  "unknown",
 ] as const;
 
 /**
@@ -76,11 +97,36 @@ export const mailSends = pgTable(
     bouncedAt: timestamp("bounced_at", { withTimezone: true }),
     deliveredAt: timestamp("delivered_at", { withTimezone: true }),
     complainedAt: timestamp("complained_at", { withTimezone: true }),
+    // Campaign sends only: who, where, which day, and the consumer's bookkeeping.
+    prospectId: bigint("prospect_id", { mode: "number" }),
+    /** The receiving operator at build time (mail_domains.operator), or null when untagged. */
+    operator: text("operator"),
+    /** The UTC day whose audience build chose it (caps count per day). */
+    sendDay: date("send_day", { mode: "string" }),
+    /** Times the consumer claimed it (a deferred send is claimed again later). */
+    attempts: integer("attempts").notNull().default(0),
+    /** A deferred send waits until then. */
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true }),
+    claimedAt: timestamp("claimed_at", { withTimezone: true }),
+    cancelReason: text("cancel_reason"),
   },
   (t) => [
     uniqueIndex("mail_sends_message_recipient").on(t.messageId, t.recipient),
     index("mail_sends_recipient").on(t.recipient),
     index("mail_sends_created_at").on(t.createdAt),
+    index("mail_sends_campaign_status")
+      .on(t.campaignId, t.status)
+      .where(sql`${t.campaignId} is not null`),
+    index("mail_sends_claimed")
+      .on(t.claimedAt)
+      .where(sql`${t.status} = 'sending'`),
+    // The catch-all gate's window: campaign mail sent in the last two days.
+    index("mail_sends_campaign_sent_at")
+      .on(t.sentAt)
+      .where(sql`${t.kind} = 'campaign'`),
+    index("mail_sends_send_day_operator")
+      .on(t.sendDay, t.operator)
+      .where(sql`${t.sendDay} is not null`),
     uniqueIndex("mail_sends_campaign_recipient")
       .on(t.campaignId, t.recipient)
       .where(sql`${t.campaignId} is not null`),

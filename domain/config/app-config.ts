@@ -157,6 +157,88 @@ export const appConfigSchema = z.object({
   BUNDLE_INVITATION_AFTER_DAYS: positiveInt(21),
   BUNDLE_INVITATION_UNTIL_DAYS: positiveInt(120),
 
+  // Outreach (domain/outreach/, DESIGN.md "Outreach").
+  /** Signs the tracking, open and unsubscribe tokens of campaign mail (at least 32 characters). */
+  TRACKING_LINK_SECRET: optionalString,
+  /** The sender's postal address, shown in every campaign message's footer (CAN-SPAM, 15 U.S.C. 7704(a)(5)). */
+  OUTREACH_POSTAL_ADDRESS: optionalString,
+  /** Day 1 of the sending IPs' warm-up (YYYY-MM-DD, UTC). No audience is built without it. */
+  OUTREACH_WARMUP_START: z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()))
+    .pipe(z.iso.date().optional()),
+  /**
+   * Per-operator daily caps along the warm-up: [[fromDay, cap], …] ascending, counted from the
+   * day an operator is let in (day 1 for most, OUTREACH_BIG_OPERATOR_DAY for the big ones).
+   */
+  OUTREACH_RAMP: z
+    .string()
+    .default("[[1,50],[4,100],[8,200],[15,400],[22,800],[29,1500],[36,3000],[43,6000]]")
+    .transform((v, ctx) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(v);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "not JSON" });
+        return z.NEVER;
+      }
+      const steps = z
+        .array(z.tuple([z.number().int().positive(), z.number().int().nonnegative()]))
+        .min(1)
+        .safeParse(parsed);
+      if (
+        !steps.success ||
+        steps.data[0]![0] !== 1 ||
+        steps.data.some((s, i) => i > 0 && s[0] <= steps.data[i - 1]![0])
+      ) {
+        ctx.addIssue({ code: "custom", message: "must be [[1,cap],[day,cap],…] with ascending days" });
+        return z.NEVER;
+      }
+      return steps.data;
+    }),
+  /** The warm-up day from which the big operators (mailbox providers, consumer ISPs) get mail. */
+  OUTREACH_BIG_OPERATOR_DAY: positiveInt(30),
+  /** Comma-separated operator labels held out until then; empty = domain/mail/mail-operators BIG_OPERATORS. */
+  OUTREACH_BIG_OPERATORS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  /** Daily cap on recipients at untagged domains; unset = the larger of the campaign's quota and 200. */
+  OUTREACH_UNTAGGED_CAP: z.coerce.number().int().nonnegative().optional(),
+  /** A prospect mailed by any campaign is not mailed again for this many days. */
+  OUTREACH_COOL_OFF_DAYS: z.coerce.number().int().nonnegative().default(30),
+  /** Catch-all addresses: "auto" (the gate decides), "on" or "off" (forced). */
+  OUTREACH_CATCH_ALL: z.enum(["auto", "on", "off"]).default("auto"),
+  OUTREACH_CATCH_ALL_MIN_DAY: positiveInt(21),
+  OUTREACH_CATCH_ALL_MAX_BOUNCE_PCT: z.coerce.number().min(0).max(100).default(8),
+  OUTREACH_CATCH_ALL_MIN_SENDS: positiveInt(300),
+  /** MxThrottle: messages per minute per operator at full speed, and the cool-down after throttling. */
+  OUTREACH_RATE_PER_MINUTE: positiveInt(120),
+  OUTREACH_COOLDOWN_SECONDS: positiveInt(900),
+  /** Send ids per campaign-send queue message. */
+  OUTREACH_SEND_BATCH: z.coerce.number().int().min(1).max(500).default(100),
+  /** SMTP sessions the campaign sender keeps open side by side per batch, each carrying many messages. */
+  OUTREACH_SMTP_CONNECTIONS: z.coerce.number().int().min(1).max(32).default(4),
+  /** A deferred campaign send is tried this many times in all. */
+  OUTREACH_MAX_ATTEMPTS: positiveInt(4),
+  /** A send left `sending` this long (the Worker died mid-send) is reconciled to `unknown`. */
+  OUTREACH_RECONCILE_AFTER_MINUTES: positiveInt(30),
+  /** DNS over HTTPS (RFC 8484, JSON form) for MX lookups. */
+  DOH_ENDPOINT: z.url().default("https://cloudflare-dns.com/dns-query"),
+  /**
+   * Domains one run tags, and lookups in flight. A Worker invocation keeps at most 6 connections
+   * open at once and has a subrequest budget (each domain is one or two lookups), so one run
+   * stays well inside both; the backlog drains over several days, new domains first.
+   */
+  MX_TAG_DAILY_LIMIT: positiveInt(4_000),
+  MX_TAG_CONCURRENCY: z.coerce.number().int().min(1).max(100).default(6),
+
   // Development-only switches. Each names a stand-in for something real.
   /** The local Stripe stand-in (scripts/lib/fake-stripe) instead of api.stripe.com. */
   STRIPE_API_BASE: optionalString,
@@ -181,6 +263,7 @@ const SECRET_KEYS = [
   "STRIPE_WEBHOOK_SECRET",
   "CUSTOMER_LINK_SECRET",
   "ADMIN_JWT_SECRET",
+  "TRACKING_LINK_SECRET",
 ] as const;
 /** Secrets that may be absent (their feature is then off) but never a placeholder. */
 const OPTIONAL_SECRET_KEYS = ["MTA_LOG_HMAC_SECRET", "TELEGRAM_BOT_TOKEN"] as const;
@@ -263,7 +346,7 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
   if (config.MTA_LOG_HMAC_SECRET !== undefined && config.MTA_LOG_HMAC_SECRET.length < 32) {
     problems.push("config MTA_LOG_HMAC_SECRET: shorter than 32 characters");
   }
-  for (const key of ["CUSTOMER_LINK_SECRET", "ADMIN_JWT_SECRET"] as const) {
+  for (const key of ["CUSTOMER_LINK_SECRET", "ADMIN_JWT_SECRET", "TRACKING_LINK_SECRET"] as const) {
     const value = config[key];
     if (value !== undefined && value.length < 32) problems.push(`config ${key}: shorter than 32 characters`);
   }
@@ -294,6 +377,12 @@ export function loadAppConfig(raw: Record<string, unknown>): ConfigResult {
     if (isPlaceholder(value) || (host !== undefined && RESERVED_HOST.test(host))) {
       problems.push(`config ${key}: still points at a placeholder or reserved domain`);
     }
+  }
+  if (config.OUTREACH_POSTAL_ADDRESS === undefined || isPlaceholder(config.OUTREACH_POSTAL_ADDRESS)) {
+    problems.push("config OUTREACH_POSTAL_ADDRESS: campaign mail must show a real postal address (CAN-SPAM)");
+  }
+  if (!config.DOH_ENDPOINT.startsWith("https://")) {
+    problems.push("config DOH_ENDPOINT: must be https in production (the local fixture resolver is development-only)");
   }
   if (!config.PUBLIC_BASE_URL.startsWith("https://")) {
     problems.push("config PUBLIC_BASE_URL: must be https in production");

@@ -46,6 +46,19 @@ export const filingJobMessage = z.object({
   attempt: z.number().int().positive(),
 });
 
+/**
+ * Campaign sends chosen by the audience build, all for one campaign and one receiving operator
+ * (null: untagged domain), so the consumer asks that operator's MxThrottle once for the lot.
+ * Only ids travel: the consumer claims the rows and reads everything else from them.
+ */
+export const campaignSendMessage = z.object({
+  type: z.literal("campaign.send"),
+  campaignId: z.number().int().positive(),
+  operator: z.string().min(1).max(255).nullable(),
+  sendIds: z.array(z.number().int().positive()).min(1).max(500),
+});
+
+export type CampaignSendMessage = z.infer<typeof campaignSendMessage>;
 export type FilingJobMessage = z.infer<typeof filingJobMessage>;
 export type HealthPingMessage = z.infer<typeof healthPingMessage>;
 export type StripeEventMessage = z.infer<typeof stripeEventMessage>;

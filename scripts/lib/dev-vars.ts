@@ -22,6 +22,9 @@ export interface LocalWiring {
   adminToken: string;
   customerLinkSecret: string;
   adminJwtSecret: string;
+  trackingLinkSecret: string;
+  /** The local DNS-over-HTTPS resolver answering from the fixture zone (scripts/lib/doh-resolver.ts). */
+  dohEndpoint: string;
   /** The fake Stripe (scripts/lib/fake-stripe): its URL, the key it accepts, the secret it signs with. */
   stripe: { apiBase: string; secretKey: string; webhookSecret: string };
 }
@@ -35,6 +38,9 @@ export function localDevConfig(w: LocalWiring): ConfigValues {
     ADMIN_TOKEN: w.adminToken,
     CUSTOMER_LINK_SECRET: w.customerLinkSecret,
     ADMIN_JWT_SECRET: w.adminJwtSecret,
+    TRACKING_LINK_SECRET: w.trackingLinkSecret,
+    DOH_ENDPOINT: w.dohEndpoint,
+    OUTREACH_POSTAL_ADDRESS: "Docket (local development), 1 Example Way, Springfield, IL 62701",
     MAIL_FROM: `Docket <noreply@send.${LOCAL_MAIL_DOMAIN}>`,
     MAIL_SENDING_DOMAIN: `send.${LOCAL_MAIL_DOMAIN}`,
     MAIL_REPLY_TO: `hello@${LOCAL_MAIL_DOMAIN}`,

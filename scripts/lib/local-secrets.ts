@@ -14,6 +14,8 @@ const GENERATED = {
   stripeWebhookSecret: "whsec",
   /** CUSTOMER_LINK_SECRET: signs the links customers open. */
   customerLinkSecret: "dk_link",
+  /** TRACKING_LINK_SECRET: signs campaign mail's click, open and unsubscribe tokens. */
+  trackingLinkSecret: "dk_track",
   /** ADMIN_JWT_SECRET: signs admin API sessions. */
   adminJwtSecret: "dk_jwt",
   /** The development admin's password (ADMIN_PASSWORD), for POST /api/admin/login. */

@@ -23,6 +23,8 @@ const goodProduction: Record<string, string> = {
   STRIPE_WEBHOOK_SECRET: "whsec_9f8e7d6c5b4a39281706f5e4d3c2b1a0",
   CUSTOMER_LINK_SECRET: "c1f0a9b8e7d6c5b4a3928170f6e5d4c3b2a19081",
   ADMIN_JWT_SECRET: "7e6d5c4b3a29180f7e6d5c4b3a29180f7e6d5c4b",
+  TRACKING_LINK_SECRET: "5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928",
+  OUTREACH_POSTAL_ADDRESS: "Acme Compliance LLC, 1200 Main Street, Suite 400, Dallas, TX 75202",
 };
 
 async function fetchWith(overrides: Record<string, string | undefined>, path = "/health") {

@@ -3,8 +3,11 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { bounceClassify } from "./bounce-classify";
 import { dmarcParse } from "./dmarc-parse";
+import { FmcsaGenerateError, generateFmcsa } from "./generate-fmcsa";
+import { FMCSA_FORMATS, FmcsaImportError, importFmcsa, type FmcsaFormat } from "./import-fmcsa";
 import { importLeie, LeieImportError } from "./import-leie";
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_LINES, mtaLogShip, ShipError } from "./mta-log-ship";
+import { scrub, ScrubError } from "./scrub";
 
 export const USAGE = `usage: docket <command> [options]
 
@@ -27,6 +30,28 @@ export const USAGE = `usage: docket <command> [options]
       screening. Skipped rows go to stderr with their line; the totals print as JSON. Entries a
       newer file no longer lists are marked removed; a file under half the listed size is refused
       unless --allow-shrink. --as-of is the list's date (default: the file's modification date).
+
+  docket import fmcsa [--format csv|json] FILE
+      Streams the FMCSA company census (the CSV export with upper-case headers, or the open-data
+      API's JSON, as an array or one record per line; the format follows the file's extension
+      unless given) into Postgres (DATABASE_URL): carriers by USDOT number (public fields
+      refreshed), and prospects for carriers with a usable e-mail address (flags, exclusions,
+      send history and verification results are never reset). Skipped rows go to stderr as
+      "line N: reason"; the totals print as JSON. One transaction: a broken file changes nothing.
+
+  docket generate fmcsa --rows N --seed S [--format csv|json] [--invalid-rate R]
+                        [--as-of YYYY-MM-DD] [--zone ZONEFILE] [--out FILE | -]
+      Writes a synthetic census (the same bytes for the same options) to FILE or stdout: consumer
+      mailboxes, carriers' own domains at Google, Microsoft, Yahoo and smaller hosts, dead ISPs,
+      MCS-150 dates over four years before --as-of (default today). --invalid-rate makes that share
+      of rows invalid; --zone writes the DNS fixture zone for the local DoH resolver. The totals
+      print as JSON (on stderr when the census goes to stdout).
+
+  docket scrub [--dry-run] [--lists DIR]
+      Loads the exclusion lists (DIR/*.txt, default data/exclusions; the list is the file's name)
+      into Postgres (DATABASE_URL), mirroring the files, and applies them: queued campaign sends to
+      a listed domain (or a subdomain of one) are cancelled, prospects there are marked, prospects
+      no longer listed are unmarked. --dry-run reports the same counts and changes nothing.
 
   docket help
       This text.
@@ -63,6 +88,12 @@ function positiveInt(flag: string, raw: string | undefined, fallback: number): n
   return n;
 }
 
+function formatOption(raw: string): FmcsaFormat {
+  if (!(FMCSA_FORMATS as readonly string[]).includes(raw))
+    throw new UsageError(`--format needs ${FMCSA_FORMATS.join(" or ")}, got ${raw}`);
+  return raw as FmcsaFormat;
+}
+
 function needFiles(command: string, files: string[]): string[] {
   if (files.length === 0) throw new UsageError(`${command} needs at least one FILE`);
   return files;
@@ -77,7 +108,8 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
     return 0;
   }
   try {
-    switch (`${command ?? ""} ${sub ?? ""}`) {
+    // `docket scrub` has no subcommand: its options follow it directly.
+    switch (command === "scrub" ? "scrub" : `${command ?? ""} ${sub ?? ""}`) {
       case "dmarc parse": {
         const { positionals } = parse(rest, {});
         await dmarcParse(needFiles("dmarc parse", positionals), io.out);
@@ -132,6 +164,83 @@ export async function main(argv: string[], io: CliIo = defaultIo): Promise<numbe
           return 0;
         } catch (error) {
           if (!(error instanceof LeieImportError)) throw error;
+          io.err(`docket: ${error.message}`);
+          return 1;
+        }
+      }
+      case "import fmcsa": {
+        const { values, positionals } = parse(rest, { format: { type: "string" } });
+        if (positionals.length !== 1) throw new UsageError("import fmcsa takes one FILE");
+        const format = values.format === undefined ? undefined : formatOption(values.format);
+        try {
+          const summary = await importFmcsa({
+            file: positionals[0]!,
+            env: io.env,
+            ...(format === undefined ? {} : { format }),
+            log: (line) => io.err(`import fmcsa: ${line}`),
+          });
+          io.out(JSON.stringify(summary));
+          return 0;
+        } catch (error) {
+          if (!(error instanceof FmcsaImportError)) throw error;
+          io.err(`docket: ${error.message}`);
+          return 1;
+        }
+      }
+      case "generate fmcsa": {
+        const { values, positionals } = parse(rest, {
+          rows: { type: "string" },
+          seed: { type: "string" },
+          format: { type: "string" },
+          "invalid-rate": { type: "string" },
+          "as-of": { type: "string" },
+          zone: { type: "string" },
+          out: { type: "string" },
+        });
+        if (positionals.length > 0) throw new UsageError("generate fmcsa takes no FILE (use --out FILE)");
+        if (values.rows === undefined) throw new UsageError("generate fmcsa needs --rows N");
+        if (values.seed === undefined) throw new UsageError("generate fmcsa needs --seed S");
+        const rows = Number(values.rows);
+        if (!Number.isSafeInteger(rows) || rows < 0)
+          throw new UsageError(`--rows needs a whole number, got ${values.rows}`);
+        const invalidRate = values["invalid-rate"] === undefined ? 0 : Number(values["invalid-rate"]);
+        if (!(invalidRate >= 0 && invalidRate <= 1))
+          throw new UsageError(`--invalid-rate needs a number from 0 to 1, got ${values["invalid-rate"]}`);
+        const out = values.out ?? "-";
+        try {
+          const summary = await generateFmcsa({
+            rows,
+            seed: values.seed,
+            format: values.format === undefined ? "csv" : formatOption(values.format),
+            invalidRate,
+            out,
+            ...(values.zone === undefined ? {} : { zone: values.zone }),
+            ...(values["as-of"] === undefined ? {} : { asOf: values["as-of"] }),
+          });
+          (out === "-" ? io.err : io.out)(JSON.stringify(summary));
+          return 0;
+        } catch (error) {
+          if (!(error instanceof FmcsaGenerateError)) throw error;
+          io.err(`docket: ${error.message}`);
+          return 1;
+        }
+      }
+      case "scrub": {
+        const { values, positionals } = parse(argv.slice(1), {
+          "dry-run": { type: "boolean" },
+          lists: { type: "string" },
+        });
+        if (positionals.length > 0) throw new UsageError("scrub takes no arguments besides its options");
+        try {
+          const summary = await scrub({
+            env: io.env,
+            dryRun: values["dry-run"] === true,
+            ...(values.lists === undefined ? {} : { listsDir: values.lists }),
+          });
+          io.out(JSON.stringify(summary));
+          return 0;
+        } catch (error) {
+          if (!(error instanceof ScrubError)) throw error;
           io.err(`docket: ${error.message}`);
           return 1;
         }

@@ -58,9 +58,14 @@ export default defineConfig({
                   STRIPE_SECRET_KEY: stripe.secretKey,
                   STRIPE_WEBHOOK_SECRET: stripe.webhookSecret,
                   STRIPE_API_BASE: stripe.url,
+                  DOH_ENDPOINT: inject("doh").url,
                   DEV_PAYMENT_SIMULATOR: "true",
                   ADMIN_JWT_SECRET: "test-admin-jwt-secret-0123456789abcdef",
                   CUSTOMER_LINK_SECRET: "test-customer-link-secret-0123456789ab",
+                  TRACKING_LINK_SECRET: "test-tracking-link-secret-0123456789ab",
+                  OUTREACH_POSTAL_ADDRESS: "Docket Test Co., 100 Test Street, Springfield, IL 62701",
+                  // Far enough back that every operator is past its hold-out; tests of the ramp pass their own day.
+                  OUTREACH_WARMUP_START: "2026-01-01",
                   // The order machines' reminders are walked by moving their clocks (test/support/orders.ts).
                   DEV_CLOCK_CONTROL: "true",
                   MTA_INSTANCE_IPS: JSON.stringify({

@@ -2,10 +2,12 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 import { startLocalPostgres } from "../scripts/lib/embedded-postgres";
 import { dropEmbeddedPostgresExitHook } from "../scripts/lib/embedded-postgres-signals";
 import { freePort } from "../scripts/lib/free-port";
+import { startDohResolver } from "../scripts/lib/doh-resolver";
 import { startHttpCapture } from "../scripts/lib/http-capture";
 import { startFakeStripe } from "../scripts/lib/fake-stripe/server";
 import { applyMigrations } from "../scripts/lib/migrations";
@@ -44,6 +46,11 @@ export default async function setup(project: TestProject) {
     webhookSecret: STRIPE_TEST.webhookSecret,
     webhookRetry: { maxAttempts: 3, baseDelayMs: 50 },
   });
+  // DNS over HTTPS (DOH_ENDPOINT) answering MX questions from the fixture zone, for MX tagging.
+  const doh = await startDohResolver({
+    port: await freePort(),
+    zoneFiles: [fileURLToPath(new URL("./fixtures/dns/zone.json", import.meta.url))],
+  });
 
   // Lets workerd tests stop and restart the real Postgres (health must turn red, then green).
   const control = createServer((req, res) => {
@@ -76,6 +83,7 @@ export default async function setup(project: TestProject) {
   project.provide("smtpHostile", smtpVariants.provided.smtpHostile);
   project.provide("capture", { url: capture.url });
   project.provide("stripe", { url: stripe.url, ...STRIPE_TEST });
+  project.provide("doh", { url: doh.url });
 
   return async () => {
     // workerd keeps HTTP connections alive; close them or close() waits for their timeout.
@@ -83,6 +91,7 @@ export default async function setup(project: TestProject) {
     await new Promise<void>((resolve) => control.close(() => resolve()));
     await capture.close();
     await stripe.close();
+    await doh.stop();
     await smtpVariants.close();
     await smtp.close();
     await proxy.close();

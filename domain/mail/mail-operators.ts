@@ -45,7 +45,7 @@ export const OPERATOR_MX_SUFFIXES = {
   comcast: ["comcast.net"],
   charter: ["charter.net", "rr.com", "twc.com", "brighthouse.com", "spectrum.net"],
   // cox.net's MX is Cloudmark's cxr.mx.a.cloudfilter.net; other cloudfilter.net hosts are not Cox.
-  cox: ["cox.net", "cxr.mx.a.cloudfilter.net"],
+  cox: ["cox.net", "cxr.mx.a.cloudfilter.net", "cxr.mx.b.cloudfilter.net"],
   centurylink: ["centurylink.net", "centurytel.net", "embarqmail.com", "qwest.net"],
   // AT&T's consumer domains moved their MX to mx-att.mail.am0.yahoodns.net (so: yahoo); these are
   // the older AT&T hosts.

@@ -1,9 +1,10 @@
 import { createWriteStream } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { DEMO_DATA, seedDemoData, type SeedReport } from "./demo-data";
 import { DEV_ADMIN_EMAIL, ensureDevAdmin } from "./dev-admin";
 import { applyConfigOverrides, LOCAL_SMTP_USER, localDevConfig, writeEnvFile, type ConfigKey } from "./dev-vars";
+import { startDohResolver } from "./doh-resolver";
 import { takeSignalsFromEmbeddedPostgres } from "./embedded-postgres-signals";
 import { redactUrl } from "./external-postgres";
 import { startFakeStripe } from "./fake-stripe/server";
@@ -52,6 +53,8 @@ export interface StackInfo {
   smtp: { host: string; port: number; httpUrl: string; user: string };
   /** The fake Stripe: API, checkout pages (/checkout/<session>), dashboard (/), simulator (/__sim). */
   stripe: { url: string };
+  /** The local DNS-over-HTTPS resolver: its dns-query endpoint, the zone files it answers from and their names. */
+  doh: { url: string; zoneFiles: string[]; names: number };
   adminToken: string;
   /** The development admin (POST /api/admin/login); its password is ADMIN_PASSWORD or in the secrets file. */
   admin: { email: string; passwordFromEnv: boolean };
@@ -86,6 +89,21 @@ async function runCleanups(cleanups: Cleanup[], log: (line: string) => void): Pr
   }
   cleanups.length = 0;
   return problems;
+}
+
+/** `<data>/dns/*.json`, sorted: extra zones for the local resolver (none when the directory is absent). */
+async function localZoneFiles(dataDir: string): Promise<string[]> {
+  const dir = join(dataDir, "dns");
+  try {
+    const names = await readdir(dir);
+    return names
+      .filter((n) => n.endsWith(".json"))
+      .sort()
+      .map((n) => join(dir, n));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw error;
+  }
 }
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
@@ -191,6 +209,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     log(`fake stripe: ${stripe.url} (checkout pages, dashboard at /), webhooks to ${workerUrl}/webhooks/stripe`);
 
+    // MX lookups (DOH_ENDPOINT) answered from the fixture zone plus any zones under <data>/dns/
+    // (e.g. one written for generated prospects), never from the real DNS.
+    const zoneFiles = [join(REPO_ROOT, "test/fixtures/dns/zone.json"), ...(await localZoneFiles(layout.dataDir))];
+    const doh = await startDohResolver({ host: HOST, port: ports.doh, zoneFiles });
+    cleanups.push({ name: "DoH resolver", run: () => doh.stop() });
+    log(`DoH resolver: ${doh.url} (${doh.size()} names from ${zoneFiles.map(shown).join(", ")})`);
+
     const { values, overridden } = applyConfigOverrides(
       localDevConfig({
         workerUrl,
@@ -200,6 +225,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         adminToken: secrets.adminToken,
         customerLinkSecret: secrets.customerLinkSecret,
         adminJwtSecret: secrets.adminJwtSecret,
+        trackingLinkSecret: secrets.trackingLinkSecret,
+        dohEndpoint: doh.url,
         stripe: { apiBase: stripe.url, secretKey: stripe.apiKey, webhookSecret: stripeWebhookSecret },
       }),
       env,
@@ -259,6 +286,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       neonWsProxy: proxy.neonWsProxy,
       smtp: { host: HOST, port: sink.smtpPort, httpUrl: `http://${HOST}:${sink.httpPort}`, user: smtpUser },
       stripe: { url: stripe.url },
+      doh: { url: doh.url, zoneFiles: zoneFiles.map(shown), names: doh.size() },
       adminToken: values.ADMIN_TOKEN ?? secrets.adminToken,
       admin: { email: devAdmin.email, passwordFromEnv: adminPasswordFromEnv },
       overridden,
@@ -273,6 +301,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         outbox: `${info.smtp.httpUrl}/messages`,
         proxy: `ws://${proxy.neonWsProxy}`,
         stripe: stripe.url,
+        doh: doh.url,
       },
     });
 

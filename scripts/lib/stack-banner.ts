@@ -41,6 +41,11 @@ export function formatBanner(info: StackInfo): string {
     ],
     ["Outbox", `${info.smtp.httpUrl}/messages  (raw: /messages/<id>/raw)`],
     ["Stripe (fake)", `${info.stripe.url}  (dashboard; checkout pages /checkout/<session>; STRIPE_API_BASE)`],
+    [
+      "DNS (DoH)",
+      `${info.doh.url}  (${fromEnv("DOH_ENDPOINT") ? "unused: DOH_ENDPOINT is set in your environment" : "DOH_ENDPOINT"}; ` +
+        `${info.doh.names} names from ${info.doh.zoneFiles.join(", ")})`,
+    ],
     ["Debugger", `ws://127.0.0.1:${info.ports.inspector}  (Worker inspector)`],
     [
       "Data",

@@ -14,6 +14,8 @@ export const PORT_SETTINGS = {
   smtpHttp: { env: "DOCKET_SMTP_HTTP_PORT", fallback: 8025 },
   // 12111 is stripe-mock's port: a Stripe stand-in where people look for one.
   stripe: { env: "DOCKET_STRIPE_PORT", fallback: 12111 },
+  // The local DNS-over-HTTPS resolver (DOH_ENDPOINT); 8053 is the customary unprivileged DNS port.
+  doh: { env: "DOCKET_DOH_PORT", fallback: 8053 },
   // 0 by default: a fixed inspector port would collide with any other Node debugger.
   inspector: { env: "DOCKET_INSPECTOR_PORT", fallback: 0 },
 } as const;

@@ -142,6 +142,7 @@ describe("npm start: the local stack", () => {
       DOCKET_SMTP_HTTP_PORT: String(ports.smtpHttp),
       DOCKET_INSPECTOR_PORT: "0",
       DOCKET_STRIPE_PORT: "0",
+      DOCKET_DOH_PORT: "0",
       ADMIN_TOKEN: adminToken,
       SMTP_PASSWORD: smtpPassword,
     };

@@ -41,5 +41,7 @@ declare module "vitest" {
     capture: { url: string };
     /** The fake Stripe (scripts/lib/fake-stripe). */
     stripe: ProvidedStripe;
+    /** The local DNS-over-HTTPS resolver (scripts/lib/doh-resolver.ts): `url` is the dns-query endpoint. */
+    doh: { url: string };
   }
 }

@@ -81,6 +81,11 @@ export interface SmtpSink {
   /** Newest first. */
   sessions(): SinkSession[];
   clear(): void;
+  /**
+   * Every message accepted since start (beyond the kept ones), and how many Message-IDs arrived
+   * more than once: a sender that must send at most once is checked against this.
+   */
+  stats(): { received: number; distinctMessageIds: number; repeatedMessageIds: number };
   close(): Promise<void>;
 }
 
@@ -228,6 +233,9 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
     },
   };
 
+  let received = 0;
+  let repeatedMessageIds = 0;
+  const seenMessageIds = new Set<string>();
   async function store(raw: Buffer, session: SMTPServerSession): Promise<StoredMessage> {
     let subject: string | null = null;
     let messageId: string | null = null;
@@ -251,6 +259,11 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
       tls: session.secure,
       authenticatedAs: typeof session.user === "string" ? session.user : null,
     };
+    received++;
+    if (messageId !== null) {
+      if (seenMessageIds.has(messageId)) repeatedMessageIds++;
+      else seenMessageIds.add(messageId);
+    }
     stored.push(message);
     if (stored.length > maxMessages) stored = stored.slice(stored.length - maxMessages);
     return message;
@@ -274,6 +287,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions): Promise<SmtpSink> {
     clear: () => {
       stored = [];
     },
+    stats: () => ({ received, distinctMessageIds: seenMessageIds.size, repeatedMessageIds }),
     close: async () => {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
@@ -320,16 +334,14 @@ function route(sink: SmtpSink, req: IncomingMessage, res: ServerResponse): void 
       return json(
         res,
         200,
-        sink
-          .messages()
-          .map(({ id, envelope, subject, messageId, date, size }) => ({
-            id,
-            envelope,
-            subject,
-            messageId,
-            date,
-            size,
-          })),
+        sink.messages().map(({ id, envelope, subject, messageId, date, size }) => ({
+          id,
+          envelope,
+          subject,
+          messageId,
+          date,
+          size,
+        })),
       );
     }
     if (req.method === "DELETE") {
@@ -347,6 +359,10 @@ function route(sink: SmtpSink, req: IncomingMessage, res: ServerResponse): void 
     res.writeHead(200, { "content-type": "message/rfc822", "content-length": message.raw.length });
     res.end(message.raw);
     return;
+  }
+  if (path === "/stats") {
+    if (req.method !== "GET") return methodNotAllowed(res, "GET");
+    return json(res, 200, sink.stats());
   }
   if (path === "/sessions") {
     if (req.method !== "GET") return methodNotAllowed(res, "GET");

@@ -117,6 +117,8 @@ export function encodeDataBody(raw: Uint8Array): Uint8Array {
   return out.subarray(0, o);
 }
 
+type Capabilities = ReturnType<typeof ehloCapabilities>;
+
 async function dialogue(
   session: Session,
   options: SmtpClientOptions,
@@ -125,6 +127,22 @@ async function dialogue(
   to: string[],
   raw: Uint8Array,
 ): Promise<SmtpResult> {
+  const ready = await establish(session, options, transaction);
+  if (!(ready instanceof Map)) return ready;
+  const result = await transact(session, transaction, ready, from, to, raw, "quit");
+  if (result.status === "accepted") await session.quit();
+  return result;
+}
+
+/**
+ * Greeting, EHLO, STARTTLS and AUTH: the session is ready for transactions (the capabilities
+ * come back), or it failed and the result says how.
+ */
+async function establish(
+  session: Session,
+  options: SmtpClientOptions,
+  transaction: Transaction,
+): Promise<Capabilities | SmtpResult> {
   // RFC 5321 3.1: the server speaks first; 220 is ready, 554 (or 421) is "no service here".
   transaction.stage = "greeting";
   const greeting = await session.reply("the greeting");
@@ -168,7 +186,23 @@ async function dialogue(
     }
     if (auth.code !== 235) return await transaction.stop(session, auth);
   }
+  return capabilities;
+}
 
+/**
+ * One mail transaction (MAIL, RCPT…, DATA) on a ready session. A refused transaction ends with
+ * QUIT ("quit") or with RSET so the session can carry the next one ("reset", RFC 5321 4.1.1.5).
+ */
+async function transact(
+  session: Session,
+  transaction: Transaction,
+  capabilities: Capabilities,
+  from: string,
+  to: string[],
+  raw: Uint8Array,
+  afterRefusal: "quit" | "reset",
+): Promise<SmtpResult> {
+  const stop = async (reply: SmtpReply) => await transaction.stop(session, reply, afterRefusal);
   transaction.stage = "mail";
   let mailCommand = `MAIL FROM:<${from}>`;
   // RFC 1870: declare the size so an over-limit message is refused before it is sent.
@@ -177,7 +211,7 @@ async function dialogue(
   if (capabilities.has("8BITMIME") && raw.some((b) => b > 0x7f)) mailCommand += " BODY=8BITMIME";
   await session.command(mailCommand);
   const mail = await session.reply("the MAIL FROM reply");
-  if (mail.code !== 250) return await transaction.stop(session, mail);
+  if (mail.code !== 250) return await stop(mail);
 
   transaction.stage = "rcpt";
   for (const address of to) {
@@ -185,26 +219,93 @@ async function dialogue(
     const reply = await session.reply(`the RCPT TO reply for ${address}`);
     transaction.recipient(address, reply);
     // RFC 5321 3.8: 421 means the server is closing the channel; nothing more will be heard.
-    if (reply.code === 421) return await transaction.stop(session, reply);
+    if (reply.code === 421) return await stop(reply);
   }
   if (transaction.accepted().length === 0) {
-    // RFC 5321 4.1.1.5: abandon the transaction before leaving.
-    await session.command("RSET").catch(() => undefined);
-    await session.reply("the RSET reply").catch(() => undefined);
-    return await transaction.stop(session, transaction.lastRefused()!);
+    // RFC 5321 4.1.1.5: abandon the transaction before leaving ("reset" sends its own RSET).
+    if (afterRefusal === "quit") {
+      await session.command("RSET").catch(() => undefined);
+      await session.reply("the RSET reply").catch(() => undefined);
+    }
+    return await stop(transaction.lastRefused()!);
   }
 
   transaction.stage = "data";
   await session.command("DATA");
   const go = await session.reply("the DATA reply");
-  if (go.code !== 354) return await transaction.stop(session, go);
+  if (go.code !== 354) return await stop(go);
   await session.write(encodeDataBody(raw), "the message");
   const done = await session.reply("the reply to the end of the message");
-  if (done.code !== 250) return await transaction.stop(session, done);
+  if (done.code !== 250) return await stop(done);
 
   transaction.stage = "done";
-  await session.quit();
   return transaction.delivered(done);
+}
+
+/**
+ * Several messages over one session, one transaction each (RFC 5321 3.3 allows any number per
+ * session): the campaign sender's way to avoid a connection, EHLO and AUTH per message. One
+ * result per submission, in order. When the session fails part-way, the message in flight gets
+ * the failure (stage "data" with no reply means the relay may have taken it: never resend it
+ * blindly) and every later one is deferred at stage "connect", never having been offered.
+ */
+export async function submitMessages(options: SmtpClientOptions, submissions: SmtpSubmission[]): Promise<SmtpResult[]> {
+  checkOptions(options);
+  const checked = submissions.map((submission) => {
+    const raw = typeof submission.raw === "string" ? new TextEncoder().encode(submission.raw) : submission.raw;
+    if (!(raw instanceof Uint8Array) || raw.length === 0) throw new TypeError("smtp: the message is empty");
+    return { ...checkEnvelope(submission.envelope), raw };
+  });
+  const results: SmtpResult[] = [];
+  const notOffered = (why: string) => {
+    while (results.length < checked.length) {
+      const { to } = checked[results.length]!;
+      results.push(new Transaction(to).failWithoutReply(why));
+    }
+  };
+  if (checked.length === 0) return results;
+  let session: Session | undefined;
+  const setup = new Transaction(checked[0]!.to);
+  try {
+    session = await Session.open(options);
+    const ready = await establish(session, options, setup);
+    if (!(ready instanceof Map)) {
+      // The session never got ready: nobody's message was offered; all share the reason.
+      for (const { to } of checked)
+        results.push({ ...ready, recipients: to.map((address) => ({ address, ...pick(ready) })) });
+      return results;
+    }
+    for (const { from, to, raw } of checked) {
+      const transaction = new Transaction(to);
+      let result: SmtpResult;
+      try {
+        result = await transact(session, transaction, ready, from, to, raw, "reset");
+      } catch (error) {
+        if (!(error instanceof TransportFailure)) throw error;
+        results.push(transaction.failWithoutReply(error.message));
+        notOffered(`not offered: the session ended before this message (${error.message})`);
+        return results;
+      }
+      results.push(result);
+      if (result.code === 421) {
+        notOffered("not offered: the server closed the session (421) before this message");
+        return results;
+      }
+    }
+    await session.quit();
+    return results;
+  } catch (error) {
+    if (!(error instanceof TransportFailure)) throw error;
+    if (results.length === 0) results.push(setup.failWithoutReply(error.message));
+    notOffered(`not offered: ${error.message}`);
+    return results;
+  } finally {
+    await session?.close();
+  }
+}
+
+function pick(result: SmtpResult): Omit<RecipientResult, "address"> {
+  return { status: result.status, code: result.code, enhancedCode: result.enhancedCode, text: result.text };
 }
 
 /** EHLO, or HELO when the server does not know EHLO (RFC 5321 3.2). */
@@ -275,9 +376,19 @@ class Transaction {
     return { status: "accepted", ...replyFields(reply), stage: "done", recipients: this.list() };
   }
 
-  /** The reply that ended the transaction; politely QUIT unless the server is closing. */
-  async stop(session: Session, reply: SmtpReply): Promise<SmtpResult> {
-    if (reply.code !== 421) await session.quit();
+  /**
+   * The reply that ended the transaction. Unless the server is closing (421): politely QUIT, or
+   * RSET to keep the session for the next transaction (RFC 5321 4.1.1.5).
+   */
+  async stop(session: Session, reply: SmtpReply, after: "quit" | "reset" = "quit"): Promise<SmtpResult> {
+    if (reply.code !== 421) {
+      if (after === "quit") await session.quit();
+      else {
+        await session.command("RSET");
+        const reset = await session.reply("the RSET reply");
+        if (reset.code !== 250) throw new TransportFailure(`the server refused RSET: ${reset.code} ${reset.text}`);
+      }
+    }
     return this.settle(failureStatus(reply.code), replyFields(reply));
   }
 

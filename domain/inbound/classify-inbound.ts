@@ -21,6 +21,8 @@ export type InboundClassification =
   | { kind: "dmarc_report"; error: DmarcParseError }
   | { kind: "bounce" | "delay" | "delivered" | "complaint" | "auto_reply"; bounce: BounceClassification }
   | { kind: "agency_reply"; agency: AgencyTag }
+  /** Mail to a campaign message's List-Unsubscribe mailto (RFC 2369): the token names the send. */
+  | { kind: "unsubscribe"; token: string }
   | { kind: "other" };
 
 export interface InboundFacts {

@@ -170,7 +170,8 @@ describe("POST /api/checkout", () => {
     await waitFor(
       () =>
         withTestDb(async (db) =>
-          (await db.select().from(orders).where(eq(orders.number, body.orderNumbers[0]!)))[0]?.status === "awaiting_intake"
+          (await db.select().from(orders).where(eq(orders.number, body.orderNumbers[0]!)))[0]?.status ===
+          "awaiting_intake"
             ? true
             : undefined,
         ),

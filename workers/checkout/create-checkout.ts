@@ -3,6 +3,7 @@ import Stripe from "stripe";
 import { z } from "zod";
 import type { Db } from "../../db/client";
 import { ensureCustomer } from "../../db/customers";
+import { attributableSend, recordMailEvent } from "../../db/mail-events";
 import { findDiscount, reserveDiscount } from "../../db/discounts";
 import { nextNumber } from "../../db/order-numbers";
 import { checkouts, customers, orders } from "../../db/schema";
@@ -51,6 +52,11 @@ export interface CheckoutDeps {
   db: Db;
   /** The bindings, for callers that hold them; making a checkout needs none today. */
   env?: Env;
+  /**
+   * The campaign send whose tracked click brought the customer (the verified `docket_send`
+   * cookie). Recorded on the checkout and its orders when it names a campaign send, else ignored.
+   */
+  campaignSendId?: number | null;
 }
 
 export interface CreatedCheckout {
@@ -124,6 +130,7 @@ export async function createCheckout(deps: CheckoutDeps, input: CheckoutRequest,
     const expiresAt = new Date(now.getTime() + config.CHECKOUT_SESSION_TTL_MINUTES * 60_000);
     const result = await db.transaction(async (tx) => {
       const customer = await ensureCustomer(tx, input.customer);
+      const campaignSendId = deps.campaignSendId == null ? null : await attributableSend(tx, deps.campaignSendId);
       const checkoutNumber = await nextNumber(tx, "CK", now);
       const [checkout] = await tx
         .insert(checkouts)
@@ -134,8 +141,10 @@ export async function createCheckout(deps: CheckoutDeps, input: CheckoutRequest,
           mode: pricing.mode,
           discountId: discountRow?.id ?? null,
           totalCents: pricing.totals.totalCents,
+          campaignSendId,
         })
         .returning();
+      if (campaignSendId !== null) await recordMailEvent(tx, { sendId: campaignSendId, kind: "checkout" });
       const orderNumbers: string[] = [];
       for (const order of pricing.orders) {
         const number = await nextNumber(tx, "CO", now);
@@ -153,6 +162,7 @@ export async function createCheckout(deps: CheckoutDeps, input: CheckoutRequest,
           paymentMethod: input.paymentMethod,
           intake: input.intake?.[order.slug] ?? null,
           attribution: input.attribution ?? null,
+          campaignSendId,
         });
       }
       if (discountRow && pricing.totals.discountCents > 0) {

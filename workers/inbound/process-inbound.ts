@@ -13,6 +13,8 @@ import {
   type InboundMessageRow,
 } from "../../db/inbound-messages";
 import type { InboundReceivedMessage } from "../../domain/queues/queue-messages";
+import { findCampaignSend, unsubscribeSend } from "../../db/mail-events";
+import { unsubscribeTokenFromAddress, verifyTrackingToken } from "../../domain/outreach/tracking-token";
 import { raiseAlert } from "../alerts/raise-alert";
 import { applyBounce } from "./apply-bounce";
 import { forwardToOperator } from "./forward-to-operator";
@@ -68,20 +70,26 @@ export async function processInbound(
   }
 
   let classification: InboundClassification;
+  // The List-Unsubscribe mailto of campaign mail: the address carries the token, whatever the
+  // message says (RFC 2369 3.2 asks nothing more of the mail than that it arrives).
+  const unsubscribeToken = unsubscribeTokenFromAddress(row.envelopeTo, config.MAIL_SENDING_DOMAIN);
   try {
-    classification = await classifyInbound(
-      raw,
-      {
-        subject: parsed.subject,
-        attachments: parsed.attachments.map((a) => ({ mimeType: a.mimeType, filename: a.filename })),
-      },
-      {
-        maxInputBytes: Math.max(config.INBOUND_MAX_BYTES, raw.byteLength),
-        maxDecompressedBytes: config.DMARC_MAX_OUTPUT_BYTES,
-        maxRatio: config.DMARC_MAX_RATIO,
-        maxZipMembers: config.DMARC_MAX_ZIP_MEMBERS,
-      },
-    );
+    classification =
+      unsubscribeToken !== null
+        ? { kind: "unsubscribe", token: unsubscribeToken }
+        : await classifyInbound(
+            raw,
+            {
+              subject: parsed.subject,
+              attachments: parsed.attachments.map((a) => ({ mimeType: a.mimeType, filename: a.filename })),
+            },
+            {
+              maxInputBytes: Math.max(config.INBOUND_MAX_BYTES, raw.byteLength),
+              maxDecompressedBytes: config.DMARC_MAX_OUTPUT_BYTES,
+              maxRatio: config.DMARC_MAX_RATIO,
+              maxZipMembers: config.DMARC_MAX_ZIP_MEMBERS,
+            },
+          );
   } catch (error) {
     // Parsers throw only on input they cannot read; retrying would fail the same way.
     const reason = error instanceof Error ? error.message : String(error);
@@ -133,6 +141,21 @@ async function act(
       return { status: "processed", kind: "auto_reply" };
     case "agency_reply":
       return { status: "processed", kind: "agency_reply", detail: { agency: c.agency } };
+    case "unsubscribe": {
+      const checked = config.TRACKING_LINK_SECRET
+        ? await verifyTrackingToken(config.TRACKING_LINK_SECRET, c.token, "unsubscribe")
+        : ({ ok: false, reason: "no TRACKING_LINK_SECRET" } as const);
+      const send = checked.ok ? await findCampaignSend(tx, checked.sendId) : undefined;
+      // A forged or unknown token unsubscribes nobody; the record says why.
+      if (!send)
+        return {
+          status: "processed",
+          kind: "unsubscribe",
+          detail: { ignored: checked.ok ? "no such send" : checked.reason },
+        };
+      const result = await unsubscribeSend(tx, send, {});
+      return { status: "processed", kind: "unsubscribe", detail: { sendId: send.id, ...result } };
+    }
     case "other":
       return { status: "processed", kind: "other" };
   }

@@ -20,4 +20,17 @@ export interface QueueConsumer<S extends z.ZodType = z.ZodType> {
   queue: string;
   schema: S;
   handle(body: z.infer<S>, ctx: ConsumerContext): Promise<void>;
+  /**
+   * Optional: the whole batch at once, for consumers that share work across messages. It acks or
+   * retries each item itself; if it throws, every item it has not settled is retried.
+   */
+  handleBatch?(items: BatchItem<z.infer<S>>[], ctx: Omit<ConsumerContext, "messageId" | "attempts">): Promise<void>;
+}
+
+export interface BatchItem<T> {
+  body: T;
+  messageId: string;
+  attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
 }

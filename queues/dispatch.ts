@@ -7,11 +7,11 @@ import { recordDeadLetters } from "./dead-letter-consumer";
 import { fulfillmentConsumer } from "./fulfillment-consumer";
 import { inboundMailConsumer } from "./inbound-mail-consumer";
 import { filingsConsumer } from "./filings-consumer";
-import { pingOnlyConsumer } from "./ping-only-consumer";
+import { campaignSendConsumer } from "./campaign-send-consumer";
 
 /** One consumer per queue, by queue name. Dead-letter queues (`*-dlq`) are handled apart. */
 export const CONSUMERS: Record<string, QueueConsumer> = Object.fromEntries(
-  [pingOnlyConsumer("campaign-send"), fulfillmentConsumer, filingsConsumer, inboundMailConsumer].map((c) => [
+  [campaignSendConsumer, fulfillmentConsumer, filingsConsumer, inboundMailConsumer].map((c) => [
     c.queue,
     c as QueueConsumer,
   ]),
@@ -49,6 +49,7 @@ export async function dispatchQueue(batch: MessageBatch<unknown>, env: Env, ctx:
       batch.retryAll();
       return;
     }
+    const valid: { message: Message<unknown>; body: unknown }[] = [];
     for (const message of batch.messages) {
       const parsed = consumer.schema.safeParse(message.body);
       if (!parsed.success) {
@@ -64,19 +65,47 @@ export async function dispatchQueue(batch: MessageBatch<unknown>, env: Env, ctx:
         message.ack();
         continue;
       }
+      valid.push({ message, body: parsed.data });
+    }
+    const failed = (message: Message<unknown>, error: unknown) => {
+      const delaySeconds = retryDelaySeconds(message.attempts, config.QUEUE_RETRY_BASE_SECONDS);
+      log("warn", "queue_message_failed", {
+        queue: batch.queue,
+        messageId: message.id,
+        attempts: message.attempts,
+        error: error instanceof Error ? error.message : String(error),
+      });
+      message.retry(delaySeconds === undefined ? undefined : { delaySeconds });
+    };
+    if (consumer.handleBatch) {
+      const settled = new Set<string>();
+      const items = valid.map(({ message, body }) => ({
+        body,
+        messageId: message.id,
+        attempts: message.attempts,
+        ack: () => {
+          settled.add(message.id);
+          message.ack();
+        },
+        retry: (options?: { delaySeconds?: number }) => {
+          settled.add(message.id);
+          message.retry(options);
+        },
+      }));
+      try {
+        await consumer.handleBatch(items, { env, config, db });
+      } catch (error) {
+        for (const { message } of valid) if (!settled.has(message.id)) failed(message, error);
+      }
+      return;
+    }
+    for (const { message, body } of valid) {
       const context: ConsumerContext = { env, config, db, messageId: message.id, attempts: message.attempts };
       try {
-        await consumer.handle(parsed.data, context);
+        await consumer.handle(body, context);
         message.ack();
       } catch (error) {
-        const delaySeconds = retryDelaySeconds(message.attempts, config.QUEUE_RETRY_BASE_SECONDS);
-        log("warn", "queue_message_failed", {
-          queue: batch.queue,
-          messageId: message.id,
-          attempts: message.attempts,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        message.retry(delaySeconds === undefined ? undefined : { delaySeconds });
+        failed(message, error);
       }
     }
   } finally {

@@ -12,6 +12,8 @@ import { customerOrdersPageRoutes } from "./routes/customer-orders-page";
 import { adminApiRoutes } from "./routes/admin-api";
 import { adminGovernmentFeeRoutes } from "./routes/admin-government-fee";
 import { adminOrderActionRoutes } from "./routes/admin-order-actions";
+import { adminCampaignRoutes } from "./routes/admin-campaigns";
+import { trackingRoutes } from "./routes/tracking";
 import { customerApiRoutes } from "./routes/customer-api";
 import { healthRoutes } from "./routes/health";
 import { ingestRoutes } from "./routes/ingest";
@@ -83,6 +85,8 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
   app.route("/api/admin", adminGovernmentFeeRoutes); // before adminApiRoutes: its use("*") would answer first
   app.route("/api/admin", adminApiRoutes);
   app.route("/api/admin", adminOrderActionRoutes); // after adminApiRoutes: behind its session guard
+  app.route("/api/admin", adminCampaignRoutes); // likewise
+  app.route("/", trackingRoutes); // /l, /o, /u: campaign mail's tracked links, open pixel, unsubscribe
   // Before orderPageRoutes (which owns /order/:number): the monitoring invitation, the order's
   // documents, the wizard (/order/:slug), the answer and signing pages.
   app.route("/order", monitoringInvitationRoutes);

@@ -2,7 +2,13 @@ import { claimCronRun, finishCronRun, pruneCronRuns } from "../db/cron-runs";
 import { countOpenDeadLetters } from "../db/dead-letters";
 import { withDb, type Db } from "../db/client";
 import type { AppConfig } from "../domain/config/app-config";
+import { reconcileStuckSends, sweepForgottenSends, type PendingSend } from "../db/campaign-sends";
+import { sendMessagesFor } from "../domain/outreach/send-batches";
 import { runAlertRules } from "./alerts/alert-job";
+import { buildAudience } from "./outreach/build-audience";
+import { finishEndedCampaigns } from "./outreach/finish-ended-campaigns";
+import { tagUntaggedDomains } from "./outreach/mx-tagging";
+import { enqueueAll } from "./routes/admin-campaigns";
 import { appConfig, type Env } from "./env";
 
 export interface JobContext {
@@ -34,6 +40,43 @@ export const CRON_JOBS: readonly CronJob[] = [
         console.warn(JSON.stringify({ level: "warn", event: "dead_letters_open", ...counts }));
       }
       return counts;
+    },
+  },
+  {
+    job: "campaign-send-reconcile",
+    cron: "*/15 * * * *",
+    // Campaign sends left `sending` by a Worker that stopped mid-send become `unknown`, never
+    // queued again (at most once).
+    // And sends whose queue message was lost go back on the queue.
+    async run({ env, config, db }) {
+      const reconciled = await reconcileStuckSends(db, config.OUTREACH_RECONCILE_AFTER_MINUTES);
+      const forgotten = await sweepForgottenSends(db, config.OUTREACH_RECONCILE_AFTER_MINUTES, 20_000);
+      const byCampaign = new Map<number, PendingSend[]>();
+      for (const send of forgotten)
+        byCampaign.set(send.campaignId!, [...(byCampaign.get(send.campaignId!) ?? []), send]);
+      for (const [campaignId, sends] of byCampaign) {
+        await enqueueAll(env, sendMessagesFor(campaignId, sends, config.OUTREACH_SEND_BATCH));
+      }
+      return { reconciled, requeued: forgotten.length };
+    },
+  },
+  {
+    job: "mx-tag",
+    cron: "15 2 * * *",
+    // Before the audience build, so today's new domains are capped by their real operator.
+    run: ({ config, db, scheduledAt }) => tagUntaggedDomains(db, config, { now: scheduledAt }),
+  },
+  {
+    job: "audience-build",
+    cron: "0 13 * * *",
+    // 13:00 UTC is morning across the continental US, when carriers read mail.
+    async run({ env, config, db, scheduledAt }) {
+      const finished = await finishEndedCampaigns(db, scheduledAt);
+      const report = await buildAudience(db, config, {
+        now: scheduledAt,
+        enqueue: (bodies) => enqueueAll(env, bodies),
+      });
+      return { finished, ...report };
     },
   },
   {

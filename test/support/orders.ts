@@ -42,15 +42,20 @@ export async function buyAndPay(opts: {
   email: string;
   intake?: Record<string, unknown>;
   name?: string;
+  /** Extra request headers, e.g. the attribution cookie a tracked click set. */
+  headers?: Record<string, string>;
 }): Promise<PlacedOrder> {
   const res = await call(
     "/api/checkout",
-    json({
-      items: [{ slug: opts.slug }],
-      customer: { email: opts.email, name: opts.name ?? "Dana Reyes" },
-      paymentMethod: "card",
-      ...(opts.intake ? { intake: { [opts.slug]: opts.intake } } : {}),
-    }),
+    json(
+      {
+        items: [{ slug: opts.slug }],
+        customer: { email: opts.email, name: opts.name ?? "Dana Reyes" },
+        paymentMethod: "card",
+        ...(opts.intake ? { intake: { [opts.slug]: opts.intake } } : {}),
+      },
+      opts.headers,
+    ),
   );
   if (res.status !== 201) throw new Error(`checkout answered ${res.status}: ${await res.text()}`);
   const body = (await res.json()) as { sessionId: string; orderNumbers: string[] };

@@ -1,0 +1,411 @@
+import { inArray } from "drizzle-orm";
+import { pauseCampaign } from "../../db/campaigns";
+import {
+  cancelUnsendable,
+  claimCampaignSends,
+  noteWaiting,
+  pendingCampaignSends,
+  recordCampaignOutcomes,
+  recordRecipientRejections,
+  releaseCampaignSends,
+  type ClaimedSend,
+  type PendingSend,
+  type SendRecord,
+} from "../../db/campaign-sends";
+import type { Db } from "../../db/client";
+import { campaignLinks, campaigns } from "../../db/schema";
+import type { AppConfig } from "../../domain/config/app-config";
+import { composeMessage, ComposeError } from "../../domain/mail/compose-message";
+import { formatReturnPath, SEND_ID_HEADER } from "../../domain/mail/return-path";
+import { classifySmtpOutcome } from "../../domain/mail/smtp-outcome";
+import { RenderError, renderCampaignMessage } from "../../domain/outreach/render-campaign-message";
+import { MAX_QUEUE_DELAY_SECONDS, QUEUE_SEND_BATCH_LIMIT, sendMessagesFor } from "../../domain/outreach/send-batches";
+import {
+  emptyOutcomes,
+  UNTAGGED_OPERATOR as UNTAGGED_THROTTLE,
+  type ThrottleGrant,
+  type ThrottleOutcomes,
+} from "../../domain/outreach/throttle-policy";
+import type { CampaignSendMessage } from "../../domain/queues/queue-messages";
+import type { Env } from "../env";
+import { smtpBulkTransport, type BulkMailTransport, type SubmissionResult } from "../mailer/bulk-transport";
+import type { OutboundSubmission } from "../mailer/mailer";
+
+/**
+ * The campaign-send consumer's work for one queue batch (DESIGN.md, "Outreach"; issue 6 item 7):
+ *
+ *  1. withdraw sends that must no longer go (suppressed, excluded, hard-bounced since the build);
+ *  2. ask each receiving operator's MxThrottle once for as many as are pending for it;
+ *  3. claim the granted rows atomically (queued → sending) and render them;
+ *  4. hand them to the relay over a few reused SMTP sessions;
+ *  5. record every answer in one statement, and report the outcomes to each throttle;
+ *  6. put what was not granted, or was deferred, back on the queue with a delay.
+ *
+ * At most once: a row is claimed before the relay sees it and only a claimed row is sent. If the
+ * Worker dies after the relay accepted but before step 5, the row stays `sending`; the reconcile
+ * job turns it into `unknown`, never back into `queued`.
+ */
+
+export interface CampaignBatchItem {
+  body: CampaignSendMessage;
+  attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+
+export interface CampaignBatchDeps {
+  env: Env;
+  config: AppConfig;
+  db: Db;
+  /** The relay; the configured SMTP relay by default. Tests wrap it to inject a crash. */
+  transport?: BulkMailTransport;
+  now?: () => Date;
+}
+
+export interface CampaignBatchSummary {
+  messages: number;
+  cancelled: number;
+  granted: number;
+  claimed: number;
+  accepted: number;
+  deferred: number;
+  rejected: number;
+  unknown: number;
+  requeued: number;
+}
+
+interface ThrottleStub {
+  acquire(request: { operator: string; n: number }): Promise<ThrottleGrant>;
+  report(request: { operator: string; outcomes: ThrottleOutcomes }): Promise<unknown>;
+}
+
+function throttleFor(env: Env, operator: string): ThrottleStub {
+  return env.MX_THROTTLE.get(env.MX_THROTTLE.idFromName(operator)) as unknown as ThrottleStub;
+}
+
+export async function sendCampaignBatch(
+  items: CampaignBatchItem[],
+  deps: CampaignBatchDeps,
+): Promise<CampaignBatchSummary> {
+  const { env, config, db } = deps;
+  const now = deps.now ?? (() => new Date());
+  const summary: CampaignBatchSummary = {
+    messages: items.length,
+    cancelled: 0,
+    granted: 0,
+    claimed: 0,
+    accepted: 0,
+    deferred: 0,
+    rejected: 0,
+    unknown: 0,
+    requeued: 0,
+  };
+  const allIds = [...new Set(items.flatMap((i) => i.body.sendIds))];
+  summary.cancelled = await cancelUnsendable(db, allIds);
+  const pending = await pendingCampaignSends(db, allIds);
+
+  // One grant per operator for everything pending for it in this batch.
+  const byOperator = new Map<string, PendingSend[]>();
+  for (const send of pending) {
+    const key = send.operator ?? UNTAGGED_THROTTLE;
+    const list = byOperator.get(key);
+    if (list) list.push(send);
+    else byOperator.set(key, [send]);
+  }
+  const grants = new Map<string, ThrottleGrant>();
+  await Promise.all(
+    [...byOperator].map(async ([operator, sends]) => {
+      grants.set(operator, await throttleFor(env, operator).acquire({ operator, n: sends.length }));
+    }),
+  );
+  const chosen: number[] = [];
+  const notGranted: { send: PendingSend; retryAfter: number }[] = [];
+  for (const [operator, sends] of byOperator) {
+    const grant = grants.get(operator)!;
+    summary.granted += grant.granted;
+    sends.forEach((send, i) => {
+      if (i < grant.granted) chosen.push(send.id);
+      else notGranted.push({ send, retryAfter: Math.max(1, Math.ceil(grant.retryAfterSeconds)) });
+    });
+  }
+
+  const claimed = await claimCampaignSends(db, chosen);
+  summary.claimed = claimed.length;
+  let records: SendRecord[];
+  const heldIds = new Set<number>();
+  let rejectedRecipients: { id: number; recipient: string }[];
+  try {
+    const { prepared, brokenCampaigns } = await prepareSubmissions(db, config, claimed);
+    if (brokenCampaigns.size > 0) {
+      // A template or setting that cannot render is the campaign's fault, not its recipients':
+      // pause the campaign (an admin sees why) and put its sends back untouched.
+      const held = prepared.filter((p) => brokenCampaigns.has(p.send.campaignId)).map((p) => p.send.id);
+      for (const id of held) heldIds.add(id);
+      await releaseCampaignSends(db, held);
+      for (const [campaignId, reason] of brokenCampaigns) await pauseCampaign(db, campaignId, reason);
+      summary.claimed -= held.length;
+    }
+    const sendable = prepared.filter((p) => !brokenCampaigns.has(p.send.campaignId));
+    const results = await (deps.transport ?? smtpBulkTransport(config)).submitAll(
+      sendable.map((p) => p.submission).filter((s): s is OutboundSubmission => s !== undefined),
+    );
+    const outcome = recordsFor(sendable, results, config, now());
+    records = outcome.records;
+    rejectedRecipients = outcome.rejectedRecipients;
+  } catch (error) {
+    // Nothing reached a relay only if the transport was never called: a render bug before it
+    // puts the rows back. A failure inside submitAll leaves them `sending` (reconciled, not resent).
+    if (error instanceof BeforeRelayError)
+      await releaseCampaignSends(
+        db,
+        claimed.map((c) => c.id),
+      );
+    throw error instanceof BeforeRelayError ? error.cause : error;
+  }
+  await recordCampaignOutcomes(db, records);
+  await recordRecipientRejections(db, rejectedRecipients);
+
+  // Tell each throttle what happened, granted-but-unclaimed included (it gives them back).
+  const reports = new Map<string, ThrottleOutcomes>();
+  for (const operator of byOperator.keys()) reports.set(operator, emptyOutcomes());
+  const claimedById = new Map(claimed.map((c) => [c.id, c]));
+  for (const record of records) {
+    const send = claimedById.get(record.id)!;
+    const outcomes = reports.get(send.operator ?? UNTAGGED_THROTTLE)!;
+    countOutcome(outcomes, record);
+    if (record.status === "accepted") summary.accepted++;
+    else if (record.status === "deferred") summary.deferred++;
+    else if (record.status === "unknown") summary.unknown++;
+    else summary.rejected++;
+  }
+  const claimedPerOperator = new Map<string, number>();
+  for (const c of claimed) {
+    if (heldIds.has(c.id)) continue;
+    const key = c.operator ?? UNTAGGED_THROTTLE;
+    claimedPerOperator.set(key, (claimedPerOperator.get(key) ?? 0) + 1);
+  }
+  for (const [operator, grant] of grants) {
+    reports.get(operator)!.unused += Math.max(0, grant.granted - (claimedPerOperator.get(operator) ?? 0));
+  }
+  await Promise.all(
+    [...reports].map(([operator, outcomes]) =>
+      isEmpty(outcomes) ? Promise.resolve() : throttleFor(env, operator).report({ operator, outcomes }),
+    ),
+  );
+
+  // What waits goes back on the queue with its delay; the original messages are done.
+  const later: { message: CampaignSendMessage; delaySeconds: number }[] = [];
+  const campaignOf = new Map(items.flatMap((i) => i.body.sendIds.map((id) => [id, i.body.campaignId] as const)));
+  const byDelay = new Map<number, Map<number, PendingSend[]>>();
+  const wait = (campaignId: number, send: PendingSend, delay: number) => {
+    const d = Math.min(MAX_QUEUE_DELAY_SECONDS, delay);
+    const perCampaign = byDelay.get(d) ?? new Map<number, PendingSend[]>();
+    byDelay.set(d, perCampaign);
+    perCampaign.set(campaignId, [...(perCampaign.get(campaignId) ?? []), send]);
+  };
+  for (const { send, retryAfter } of notGranted) wait(campaignOf.get(send.id)!, send, retryAfter);
+  for (const record of records) {
+    if (record.status !== "deferred" || record.nextAttemptAt === null) continue;
+    const send = claimedById.get(record.id)!;
+    wait(send.campaignId, send, Math.ceil((record.nextAttemptAt.getTime() - now().getTime()) / 1000));
+  }
+  for (const [delaySeconds, perCampaign] of byDelay) {
+    for (const [campaignId, sends] of perCampaign) {
+      for (const message of sendMessagesFor(campaignId, sends, config.OUTREACH_SEND_BATCH)) {
+        later.push({ message, delaySeconds });
+      }
+    }
+  }
+  for (let i = 0; i < later.length; i += QUEUE_SEND_BATCH_LIMIT) {
+    await env.CAMPAIGN_SEND_QUEUE.sendBatch(
+      later.slice(i, i + QUEUE_SEND_BATCH_LIMIT).map(({ message, delaySeconds }) => ({ body: message, delaySeconds })),
+    );
+  }
+  await noteWaiting(
+    db,
+    later.flatMap(({ message, delaySeconds }) => message.sendIds.map((id) => ({ id, delaySeconds }))),
+  );
+  summary.requeued = later.reduce((n, l) => n + l.message.sendIds.length, 0);
+  for (const item of items) item.ack();
+  return summary;
+}
+
+/** A failure before any message of the batch was handed to the relay. */
+class BeforeRelayError extends Error {
+  constructor(override readonly cause: unknown) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
+interface PreparedSend {
+  send: ClaimedSend;
+  submission?: OutboundSubmission;
+  /** Why it cannot be sent (a template or address the composer refuses). */
+  refusal?: string;
+}
+
+async function prepareSubmissions(
+  db: Db,
+  config: AppConfig,
+  claimed: ClaimedSend[],
+): Promise<{ prepared: PreparedSend[]; brokenCampaigns: Map<number, string> }> {
+  const brokenCampaigns = new Map<number, string>();
+  try {
+    if (claimed.length === 0) return { prepared: [], brokenCampaigns };
+    const ids = [...new Set(claimed.map((c) => c.campaignId))];
+    const rows = await db
+      .select({ id: campaigns.id, subject: campaigns.subject, html: campaigns.html })
+      .from(campaigns)
+      .where(inArray(campaigns.id, ids));
+    const links = await db.select().from(campaignLinks).where(inArray(campaignLinks.campaignId, ids));
+    const campaignById = new Map(rows.map((r) => [r.id, r]));
+    const settings = {
+      publicBaseUrl: config.PUBLIC_BASE_URL,
+      trackingSecret: requireSetting(config.TRACKING_LINK_SECRET, "TRACKING_LINK_SECRET"),
+      postalAddress: requireSetting(config.OUTREACH_POSTAL_ADDRESS, "OUTREACH_POSTAL_ADDRESS"),
+      from: config.MAIL_FROM,
+      replyTo: requireSetting(config.MAIL_REPLY_TO, "MAIL_REPLY_TO"),
+      sendingDomain: config.MAIL_SENDING_DOMAIN,
+    };
+    const prepared = await Promise.all(
+      claimed.map(async (send): Promise<PreparedSend> => {
+        const campaign = campaignById.get(send.campaignId)!;
+        try {
+          const message = await renderCampaignMessage(
+            {
+              campaign,
+              links: links.filter((l) => l.campaignId === send.campaignId),
+              send: { id: send.id, messageId: send.messageId, recipient: send.recipient },
+              fields: send.fields,
+            },
+            settings,
+          );
+          const composed = await composeMessage(
+            {
+              ...message,
+              envelopeFrom: formatReturnPath(send.id, config.MAIL_SENDING_DOMAIN),
+              headers: { ...message.headers, [SEND_ID_HEADER]: String(send.id) },
+            },
+            config,
+          );
+          return {
+            send,
+            submission: { envelope: composed.envelope, raw: composed.raw, messageId: composed.messageId },
+          };
+        } catch (error) {
+          // One recipient's refusal (a value the composer rejects, a field their data lacks)
+          // must not hold up the batch; anything else about the template stops the campaign.
+          if (error instanceof ComposeError || (error instanceof RenderError && error.code === "missing_field")) {
+            return { send, refusal: error.message };
+          }
+          if (error instanceof RenderError) {
+            brokenCampaigns.set(send.campaignId, `${error.code}: ${error.message}`);
+            return { send, refusal: error.message };
+          }
+          throw error;
+        }
+      }),
+    );
+    return { prepared, brokenCampaigns };
+  } catch (error) {
+    throw new BeforeRelayError(error);
+  }
+}
+
+function requireSetting(value: string | undefined, key: string): string {
+  if (value === undefined) throw new Error(`${key} is not set: campaign mail cannot be sent without it`);
+  return value;
+}
+
+function recordsFor(
+  prepared: PreparedSend[],
+  results: SubmissionResult[],
+  config: AppConfig,
+  now: Date,
+): { records: SendRecord[]; rejectedRecipients: { id: number; recipient: string }[] } {
+  const records: SendRecord[] = [];
+  const rejectedRecipients: { id: number; recipient: string }[] = [];
+  let r = 0;
+  for (const { send, submission, refusal } of prepared) {
+    if (submission === undefined) {
+      records.push({
+        id: send.id,
+        status: "cancelled",
+        code: null,
+        enhanced: null,
+        text: `not sent: ${refusal ?? "refused"}`,
+        outcome: null,
+        nextAttemptAt: null,
+      });
+      continue;
+    }
+    const result = results[r++];
+    if (result === undefined) throw new Error("the transport returned fewer results than messages");
+    const classified = classifySmtpOutcome({ code: result.code, enhanced: result.enhancedCode, text: result.text });
+    const base = { id: send.id, code: result.code, enhanced: result.enhancedCode, text: result.text };
+    if (result.status === "accepted") {
+      records.push({ ...base, status: "accepted", outcome: classified.outcome, nextAttemptAt: null });
+    } else if (result.status === "rejected") {
+      records.push({ ...base, status: "rejected", outcome: classified.outcome, nextAttemptAt: null });
+      // Only a verdict at RCPT or DATA is about the recipient; earlier stages are about us.
+      if (classified.outcome === "reject_recipient" && (result.stage === "rcpt" || result.stage === "data")) {
+        rejectedRecipients.push({ id: send.id, recipient: send.recipient });
+      }
+    } else if (result.stage === "data" && result.code === null) {
+      // The message went out and no answer came back: it may have been delivered. Never resend.
+      records.push({ ...base, status: "unknown", outcome: null, nextAttemptAt: null });
+    } else {
+      const more = send.attempts < config.OUTREACH_MAX_ATTEMPTS;
+      records.push({
+        ...base,
+        status: "deferred",
+        outcome: result.code === null ? "deferred" : classified.outcome,
+        nextAttemptAt: more ? new Date(now.getTime() + deferralDelaySeconds(send.attempts) * 1000) : null,
+      });
+    }
+  }
+  return { records, rejectedRecipients };
+}
+
+/** 5 min, 20 min, 80 min…: RFC 5321 4.5.4.1 asks for at least 30 minutes between retries overall. */
+export function deferralDelaySeconds(attempts: number): number {
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, 300 * 4 ** Math.max(0, attempts - 1));
+}
+
+function isEmpty(outcomes: ThrottleOutcomes): boolean {
+  return Object.values(outcomes).every((n) => n === 0);
+}
+
+function countOutcome(outcomes: ThrottleOutcomes, record: SendRecord): void {
+  switch (record.status) {
+    case "accepted":
+      outcomes.accepted++;
+      return;
+    case "cancelled":
+      // Never offered to the relay: its grant goes back.
+      outcomes.unused++;
+      return;
+    case "unknown":
+      outcomes.deferred++;
+      return;
+    default:
+      break;
+  }
+  switch (record.outcome) {
+    case "throttled":
+      outcomes.throttled++;
+      return;
+    case "reject_reputation":
+      outcomes.rejectReputation++;
+      return;
+    case "reject_recipient":
+      outcomes.rejectRecipient++;
+      return;
+    case "deferred":
+      outcomes.deferred++;
+      return;
+    default:
+      if (record.status === "deferred") outcomes.deferred++;
+      else outcomes.rejectOther++;
+  }
+}

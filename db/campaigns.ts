@@ -7,17 +7,24 @@ import { CAMPAIGN_ACTIONS, type CampaignAction } from "../domain/outreach/campai
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type CampaignLinkRow = typeof campaignLinks.$inferSelect;
 
+/** The columns an admin writes (create, and edit while a draft). */
+function contentOf(input: CampaignInput) {
+  return {
+    name: input.name,
+    subject: input.subject,
+    html: input.html,
+    claims: input.claims,
+    audience: input.audience,
+    dailyQuota: input.dailyQuota,
+    schedule: input.schedule,
+  };
+}
+
 export async function createCampaign(db: Db, input: CampaignInput, createdBy: string): Promise<CampaignRow> {
   const [row] = await db
     .insert(campaigns)
     .values({
-      name: input.name,
-      subject: input.subject,
-      html: input.html,
-      claims: input.claims,
-      audience: input.audience,
-      dailyQuota: input.dailyQuota,
-      schedule: input.schedule,
+      ...contentOf(input),
       // Filled in below from the id when the admin gave none.
       utmCampaign: input.utmCampaign ?? "pending",
       createdBy,
@@ -37,13 +44,7 @@ export async function updateDraft(db: Db, id: number, input: CampaignInput): Pro
   const [row] = await db
     .update(campaigns)
     .set({
-      name: input.name,
-      subject: input.subject,
-      html: input.html,
-      claims: input.claims,
-      audience: input.audience,
-      dailyQuota: input.dailyQuota,
-      schedule: input.schedule,
+      ...contentOf(input),
       ...(input.utmCampaign !== undefined ? { utmCampaign: input.utmCampaign } : {}),
       updatedAt: sql`now()`,
     })

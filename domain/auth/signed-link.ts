@@ -1,5 +1,6 @@
 import type { AppConfig } from "../config/app-config";
 import { constantTimeEqual, fromBase64Url, toBase64Url, utf8 } from "./bytes";
+import { hmacTag } from "./hmac-tag";
 
 /**
  * Signed customer links: how a customer reaches their orders (and later an intake form, a
@@ -49,22 +50,8 @@ const PAYLOAD = /^v1\.([a-z][a-z0-9-]{0,31})\.([A-Za-z0-9_-]{1,64})\.(\d{1,12})$
 /** Longer than any token we issue by a wide margin; anything longer is not ours. */
 const MAX_TOKEN_LENGTH = 256;
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    // Normally one secret per isolate (two during a rotation); never let the cache grow unbounded.
-    if (keys.size >= 4) keys.clear();
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-async function tagOf(secret: string, payload: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), payload);
-  return new Uint8Array(mac, 0, TAG_BYTES);
+function tagOf(secret: string, payload: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return hmacTag(secret, payload, TAG_BYTES);
 }
 
 function isPurpose(value: string): value is LinkPurpose {

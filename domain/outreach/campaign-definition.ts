@@ -73,7 +73,7 @@ export function placeholdersIn(text: string): string[] {
 }
 
 /**
- * Prices in campaign mail: a currency amount ($99, $ 1,200.00, 99 USD, 49 dollars). Prices live
+ * Prices in campaign mail: a currency sign before digits, or digits before USD or "dollars". Prices live
  * in the catalog and on the order page, where they are current; a price in a mail goes stale.
  */
 const PRICE = /(?:[$€£]\s?\d)|(?:\b\d[\d,.]*\s?(?:usd|dollars?|bucks)\b)|(?:\bUS\$)/i;

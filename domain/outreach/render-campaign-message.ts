@@ -103,10 +103,19 @@ export interface PreparedCampaignTemplate {
 
 // Markers that stand for a per-recipient URL between parsing and filling. Letters, digits and
 // underscores only: the serializer, html-to-text and its word-wrapping leave them whole. The
-// random part keeps a template from spelling one by accident.
-const NONCE = Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
-const marker = (slot: string) => `DKT${NONCE}_${slot}_`;
-const PARTS = new RegExp(`\\{\\{([a-z0-9_]+)\\}\\}|DKT${NONCE}_(c(\\d+)|o|u)_`, "g");
+// random part keeps a template from spelling one by accident. Made on first use: workerd
+// refuses random values in a module's global scope.
+let nonce: string | undefined;
+function markerNonce(): string {
+  nonce ??= Array.from(crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return nonce;
+}
+const marker = (slot: string) => `DKT${markerNonce()}_${slot}_`;
+let parts: RegExp | undefined;
+function partsPattern(): RegExp {
+  parts ??= new RegExp(`\\{\\{([a-z0-9_]+)\\}\\}|DKT${markerNonce()}_(c(\\d+)|o|u)_`, "g");
+  return parts;
+}
 /** As in campaign-definition.ts: `{{ name }}`, spaces allowed. */
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 
@@ -142,7 +151,7 @@ function canonicalPlaceholders(text: string, where: string): string {
 function split(text: string): Part[] {
   const parts: Part[] = [];
   let last = 0;
-  for (const m of text.matchAll(PARTS)) {
+  for (const m of text.matchAll(partsPattern())) {
     if (m.index > last) parts.push(text.slice(last, m.index));
     if (m[1] !== undefined) parts.push({ field: m[1] as ProspectField });
     else if (m[3] !== undefined) parts.push({ slot: "click", idx: Number(m[3]) });

@@ -1,4 +1,5 @@
-import { constantTimeEqual, fromBase64Url, toBase64Url, utf8 } from "../auth/bytes";
+import { constantTimeEqual, fromBase64Url, toBase64Url } from "../auth/bytes";
+import { hmacTag } from "../auth/hmac-tag";
 
 /**
  * Tokens in campaign mail: the tracked link (/l/<token>), the open pixel (/o/<token>), the
@@ -36,22 +37,8 @@ const TAG_BYTES = 16;
 /** payload ≤ 1 + 8 + 8 bytes; anything longer is not ours. */
 const MAX_TOKEN_LENGTH = 64;
 
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    // Normally one secret per isolate (two during a rotation); never let the cache grow unbounded.
-    if (keys.size >= 4) keys.clear();
-    keys.set(secret, key);
-  }
-  return key;
-}
-
-async function tagOf(secret: string, payload: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), payload);
-  return new Uint8Array(mac, 0, TAG_BYTES);
+function tagOf(secret: string, payload: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  return hmacTag(secret, payload, TAG_BYTES);
 }
 
 /** Unsigned LEB128; arithmetic rather than bit operations, which are 32-bit in JavaScript. */

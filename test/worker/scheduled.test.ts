@@ -26,13 +26,21 @@ describe("cron dispatch", () => {
     await fire("*/15 * * * *", at);
     await fire("*/15 * * * *", at); // the same trigger delivered twice
     const runs = await withTestDb((db) => db.select().from(cronRuns));
-    expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ job: "dead-letter-watch", outcome: "succeeded", detail: { open: 1, recent: 1 } });
-    expect(runs[0]?.scheduledAt.getTime()).toBe(at);
+    // Two jobs share the quarter-hour trigger; each ran once.
+    expect(runs.map((r) => r.job).sort()).toEqual(["campaign-send-reconcile", "dead-letter-watch"]);
+    expect(runs.find((r) => r.job === "dead-letter-watch")).toMatchObject({
+      outcome: "succeeded",
+      detail: { open: 1, recent: 1 },
+    });
+    expect(runs.find((r) => r.job === "campaign-send-reconcile")).toMatchObject({
+      outcome: "succeeded",
+      detail: { reconciled: 0, requeued: 0 },
+    });
+    for (const run of runs) expect(run.scheduledAt.getTime()).toBe(at);
 
     await fire("30 3 * * *", Date.UTC(2026, 10, 22, 3, 30));
     const jobs = (await withTestDb((db) => db.select().from(cronRuns))).map((r) => r.job).sort();
-    expect(jobs).toEqual(["dead-letter-watch", "prune-history"]);
+    expect(jobs).toEqual(["campaign-send-reconcile", "dead-letter-watch", "prune-history"]);
   });
 
   it("an expression with no job runs nothing", async () => {

@@ -1,9 +1,8 @@
-import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { checkIntake } from "../../domain/catalog/intake";
 import { getService } from "../../domain/catalog/services";
-import { ensureDevAdmin } from "../lib/dev-admin";
 import {
+  adminAuthorization,
   expectJson,
   loadResultFrom,
   percentile,
@@ -93,17 +92,6 @@ function assertService(): void {
   if (service.needsSignature || service.customerQuestion || service.governmentFee.kind !== "none") {
     throw new Error(`${SLUG} now has a gate before approval: its paid orders would not wait in ${SETTLED_STATUS}`);
   }
-}
-
-/** A bench admin with a password of this run, signed in through POST /api/admin/login. */
-async function adminAuthorization(ctx: ScenarioContext): Promise<string> {
-  const email = "bench@docket.localhost";
-  const password = `bench-${randomBytes(18).toString("base64url")}`;
-  await ensureDevAdmin(ctx.databaseUrl, email, password);
-  const { token } = await expectJson<{ token: string }>("admin login", `${ctx.workerUrl}/api/admin/login`, {
-    body: { email, password },
-  });
-  return `Bearer ${token}`;
 }
 
 /** One order bought (POST /api/checkout) and paid on the fake Stripe, whose webhook reaches the Worker. */

@@ -126,6 +126,7 @@ try {
       const outcome = await runScenario(benchmark.scenario, {
         workerUrl,
         stripeUrl: stack!.info.stripe.url,
+        smtpHttpUrl: stack!.info.smtp.httpUrl,
         databaseUrl: scenarioDatabaseUrl(stack!.info),
         connections: args!.connections,
         durationSeconds: args!.durationSeconds,

@@ -1,5 +1,7 @@
 import { request as httpRequest } from "node:http";
 import pg from "pg";
+import { randomBytes } from "node:crypto";
+import { ensureDevAdmin } from "../lib/dev-admin";
 import type { ConfigKey } from "../lib/dev-vars";
 import type { LoadResult } from "./load";
 
@@ -15,6 +17,8 @@ export interface ScenarioContext {
   workerUrl: string;
   /** The fake Stripe's base URL (API, /__sim). */
   stripeUrl: string;
+  /** The SMTP sink's HTTP API (/messages, /stats). */
+  smtpHttpUrl: string;
   /** A Postgres URL with its password (the embedded one, or DATABASE_URL's). */
   databaseUrl: string;
   /** --connections: the concurrency of scenarios that take one. */
@@ -309,4 +313,15 @@ export function versus(result: LoadResult, measured: ScenarioContext["measured"]
   const rps = result.requestsPerSecond / other.requestsPerSecond;
   const p99 = other.latencyMs.p99 > 0 ? result.latencyMs.p99 / other.latencyMs.p99 : Number.NaN;
   return `vs ${name} of this run (${other.requestsPerSecond.toFixed(1)} req/s, p99 ${other.latencyMs.p99} ms): ${rps.toFixed(2)}× the throughput, ${Number.isFinite(p99) ? p99.toFixed(1) : "n/a"}× the p99`;
+}
+
+/** A bench admin with a password of this run, signed in through POST /api/admin/login. */
+export async function adminAuthorization(ctx: ScenarioContext): Promise<string> {
+  const email = "bench@docket.localhost";
+  const password = `bench-${randomBytes(18).toString("base64url")}`;
+  await ensureDevAdmin(ctx.databaseUrl, email, password);
+  const { token } = await expectJson<{ token: string }>("admin login", `${ctx.workerUrl}/api/admin/login`, {
+    body: { email, password },
+  });
+  return `Bearer ${token}`;
 }

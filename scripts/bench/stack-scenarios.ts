@@ -1,6 +1,9 @@
 import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { audienceBuildScenario } from "./audience-build.scenario";
+import { campaignSendScenario } from "./campaign-send.scenario";
 import { checkoutCreateScenario } from "./checkout-create.scenario";
+import { mxTaggingScenario } from "./mx-tagging.scenario";
 import { orderEventsScenario, orderRemindersScenario } from "./order-machine.scenario";
 import type { ScenarioContext, ScenarioOutcome, StackScenario } from "./stack-scenario";
 import { webhookBurstScenario } from "./webhook-burst.scenario";
@@ -18,7 +21,15 @@ export const SCENARIO_BENCHMARKS: readonly {
   description: string;
   scenario: StackScenario;
   with: string[];
-}[] = [checkoutCreateScenario, webhookBurstScenario, orderEventsScenario, orderRemindersScenario].map((scenario) => ({
+}[] = [
+  checkoutCreateScenario,
+  webhookBurstScenario,
+  orderEventsScenario,
+  orderRemindersScenario,
+  mxTaggingScenario,
+  audienceBuildScenario,
+  campaignSendScenario,
+].map((scenario) => ({
   name: scenario.name,
   path: scenario.path,
   description: scenario.description,

@@ -10,7 +10,8 @@ export type SubmissionResult = Omit<SendOutcome, "messageId">;
  * per submission, in order; like MailTransport it never rejects for an SMTP-level result.
  */
 export interface BulkMailTransport {
-  submitAll(submissions: OutboundSubmission[]): Promise<SubmissionResult[]>;
+  /** `sessions` caps the SMTP sessions used for these submissions (default: OUTREACH_SMTP_CONNECTIONS). */
+  submitAll(submissions: OutboundSubmission[], options?: { sessions?: number }): Promise<SubmissionResult[]>;
 }
 
 /**
@@ -19,18 +20,19 @@ export interface BulkMailTransport {
  * message: that, not the relay, is what limits one-message-per-connection senders).
  */
 export function smtpBulkTransport(config: AppConfig): BulkMailTransport {
-  const options = smtpOptions(config);
+  const smtp = smtpOptions(config);
   return {
-    async submitAll(submissions) {
+    async submitAll(submissions, options = {}) {
       if (submissions.length === 0) return [];
-      const sessions = Math.min(config.OUTREACH_SMTP_CONNECTIONS, submissions.length);
+      const wanted = options.sessions ?? config.OUTREACH_SMTP_CONNECTIONS;
+      const sessions = Math.max(1, Math.min(wanted, submissions.length));
       const size = Math.ceil(submissions.length / sessions);
       const chunks: OutboundSubmission[][] = [];
       for (let i = 0; i < submissions.length; i += size) chunks.push(submissions.slice(i, i + size));
       const results = await Promise.all(
         chunks.map((chunk) =>
           submitMessages(
-            options,
+            smtp,
             chunk.map(({ envelope, raw }) => ({ envelope, raw })),
           ),
         ),

@@ -101,6 +101,14 @@ export async function sendCampaignBatch(
     requeued: 0,
   };
   const allIds = [...new Set(items.flatMap((i) => i.body.sendIds))];
+  // Where a batch's time goes, logged once per batch (what limits throughput, in production too).
+  const phases: Record<string, number> = {};
+  let mark = performance.now();
+  const phase = (name: string) => {
+    const at = performance.now();
+    phases[name] = Math.round(at - mark);
+    mark = at;
+  };
   summary.cancelled = await cancelUnsendable(db, allIds);
   const pending = await pendingCampaignSends(db, allIds);
 
@@ -112,6 +120,7 @@ export async function sendCampaignBatch(
     if (list) list.push(send);
     else byOperator.set(key, [send]);
   }
+  phase("select");
   const grants = new Map<string, ThrottleGrant>();
   await Promise.all(
     [...byOperator].map(async ([operator, sends]) => {
@@ -129,39 +138,71 @@ export async function sendCampaignBatch(
     });
   }
 
+  phase("throttle");
   const claimed = await claimCampaignSends(db, chosen);
+  phase("claim");
   summary.claimed = claimed.length;
-  let records: SendRecord[];
   const heldIds = new Set<number>();
-  let rejectedRecipients: { id: number; recipient: string }[];
+  let context: RenderContext;
   try {
-    const { prepared, brokenCampaigns } = await prepareSubmissions(db, config, claimed);
-    if (brokenCampaigns.size > 0) {
-      // A template or setting that cannot render is the campaign's fault, not its recipients':
-      // pause the campaign (an admin sees why) and put its sends back untouched.
-      const held = prepared.filter((p) => brokenCampaigns.has(p.send.campaignId)).map((p) => p.send.id);
-      for (const id of held) heldIds.add(id);
-      await releaseCampaignSends(db, held);
-      for (const [campaignId, reason] of brokenCampaigns) await pauseCampaign(db, campaignId, reason);
-      summary.claimed -= held.length;
-    }
-    const sendable = prepared.filter((p) => !brokenCampaigns.has(p.send.campaignId));
-    const results = await (deps.transport ?? smtpBulkTransport(config)).submitAll(
-      sendable.map((p) => p.submission).filter((s): s is OutboundSubmission => s !== undefined),
-    );
-    const outcome = recordsFor(sendable, results, config, now());
-    records = outcome.records;
-    rejectedRecipients = outcome.rejectedRecipients;
+    context = await loadRenderContext(db, config, claimed);
   } catch (error) {
-    // Nothing reached a relay only if the transport was never called: a render bug before it
-    // puts the rows back. A failure inside submitAll leaves them `sending` (reconciled, not resent).
-    if (error instanceof BeforeRelayError)
-      await releaseCampaignSends(
-        db,
-        claimed.map((c) => c.id),
-      );
-    throw error instanceof BeforeRelayError ? error.cause : error;
+    // Nothing has reached a relay: the rows go back untouched.
+    await releaseCampaignSends(
+      db,
+      claimed.map((c) => c.id),
+    );
+    throw error;
   }
+  // Render and send overlap: while one chunk is on its SMTP session, the next is composed.
+  // At most OUTREACH_SMTP_CONNECTIONS chunks are in flight, one session each.
+  const prepared: PreparedSend[] = [];
+  const results = new Map<number, SubmissionResult>();
+  const brokenCampaigns = new Map<number, string>();
+  const transport = deps.transport ?? smtpBulkTransport(config);
+  const inflight = new Set<Promise<void>>();
+  let renderMs = 0;
+  for (let i = 0; i < claimed.length; i += SEND_CHUNK) {
+    const started = performance.now();
+    const chunk: PreparedSend[] = [];
+    for (const send of claimed.slice(i, i + SEND_CHUNK))
+      chunk.push(await prepareSend(context, config, send, brokenCampaigns));
+    prepared.push(...chunk);
+    renderMs += performance.now() - started;
+    const sendable = chunk.filter((p) => p.submission !== undefined && !brokenCampaigns.has(p.send.campaignId));
+    if (sendable.length === 0) continue;
+    const sending = transport
+      .submitAll(
+        sendable.map((p) => p.submission!),
+        { sessions: 1 },
+      )
+      .then((answers) => {
+        answers.forEach((answer, j) => results.set(sendable[j]!.send.id, answer));
+      });
+    inflight.add(sending);
+    void sending.finally(() => inflight.delete(sending)).catch(() => {});
+    // A failing transport stops the batch here; what it took stays `sending` (reconciled, never resent).
+    if (inflight.size >= config.OUTREACH_SMTP_CONNECTIONS) await Promise.race(inflight);
+  }
+  await Promise.all(inflight);
+  phases.render = Math.round(renderMs);
+  if (brokenCampaigns.size > 0) {
+    // A template or setting that cannot render is the campaign's fault, not its recipients':
+    // pause the campaign (an admin sees why) and put its sends back untouched. A broken template
+    // fails for every recipient, so none of the campaign's sends went out.
+    const held = prepared.filter((p) => brokenCampaigns.has(p.send.campaignId)).map((p) => p.send.id);
+    for (const id of held) heldIds.add(id);
+    await releaseCampaignSends(db, held);
+    for (const [campaignId, reason] of brokenCampaigns) await pauseCampaign(db, campaignId, reason);
+    summary.claimed -= held.length;
+  }
+  const { records, rejectedRecipients } = recordsFor(
+    prepared.filter((p) => !heldIds.has(p.send.id)),
+    results,
+    config,
+    now(),
+  );
+  phase("smtp");
   await recordCampaignOutcomes(db, records);
   await recordRecipientRejections(db, rejectedRecipients);
 
@@ -226,15 +267,10 @@ export async function sendCampaignBatch(
     later.flatMap(({ message, delaySeconds }) => message.sendIds.map((id) => ({ id, delaySeconds }))),
   );
   summary.requeued = later.reduce((n, l) => n + l.message.sendIds.length, 0);
+  phase("record");
   for (const item of items) item.ack();
+  console.log(JSON.stringify({ level: "info", event: "campaign_batch", ...summary, ms: phases }));
   return summary;
-}
-
-/** A failure before any message of the batch was handed to the relay. */
-class BeforeRelayError extends Error {
-  constructor(override readonly cause: unknown) {
-    super(cause instanceof Error ? cause.message : String(cause));
-  }
 }
 
 interface PreparedSend {
@@ -244,71 +280,77 @@ interface PreparedSend {
   refusal?: string;
 }
 
-async function prepareSubmissions(
-  db: Db,
+/** Messages composed (and handed to one SMTP session) at a time. */
+const SEND_CHUNK = 100;
+
+interface RenderContext {
+  campaignById: Map<number, { id: number; subject: string; html: string }>;
+  linksByCampaign: Map<number, (typeof campaignLinks.$inferSelect)[]>;
+  settings: Parameters<typeof renderCampaignMessage>[1];
+}
+
+/** The batch's campaigns, their link tables and the settings every message needs. */
+async function loadRenderContext(db: Db, config: AppConfig, claimed: ClaimedSend[]): Promise<RenderContext> {
+  const ids = [...new Set(claimed.map((c) => c.campaignId))];
+  const settings = {
+    publicBaseUrl: config.PUBLIC_BASE_URL,
+    trackingSecret: requireSetting(config.TRACKING_LINK_SECRET, "TRACKING_LINK_SECRET"),
+    postalAddress: requireSetting(config.OUTREACH_POSTAL_ADDRESS, "OUTREACH_POSTAL_ADDRESS"),
+    from: config.MAIL_FROM,
+    replyTo: requireSetting(config.MAIL_REPLY_TO, "MAIL_REPLY_TO"),
+    sendingDomain: config.MAIL_SENDING_DOMAIN,
+  };
+  if (ids.length === 0) return { campaignById: new Map(), linksByCampaign: new Map(), settings };
+  const rows = await db
+    .select({ id: campaigns.id, subject: campaigns.subject, html: campaigns.html })
+    .from(campaigns)
+    .where(inArray(campaigns.id, ids));
+  const links = await db.select().from(campaignLinks).where(inArray(campaignLinks.campaignId, ids));
+  const linksByCampaign = new Map<number, (typeof campaignLinks.$inferSelect)[]>();
+  for (const link of links)
+    linksByCampaign.set(link.campaignId, [...(linksByCampaign.get(link.campaignId) ?? []), link]);
+  return { campaignById: new Map(rows.map((r) => [r.id, r])), linksByCampaign, settings };
+}
+
+/** Renders and composes one send; a refusal is recorded on it, a broken template on the campaign. */
+async function prepareSend(
+  context: RenderContext,
   config: AppConfig,
-  claimed: ClaimedSend[],
-): Promise<{ prepared: PreparedSend[]; brokenCampaigns: Map<number, string> }> {
-  const brokenCampaigns = new Map<number, string>();
+  send: ClaimedSend,
+  brokenCampaigns: Map<number, string>,
+): Promise<PreparedSend> {
+  const broken = brokenCampaigns.get(send.campaignId);
+  if (broken !== undefined) return { send, refusal: broken };
   try {
-    if (claimed.length === 0) return { prepared: [], brokenCampaigns };
-    const ids = [...new Set(claimed.map((c) => c.campaignId))];
-    const rows = await db
-      .select({ id: campaigns.id, subject: campaigns.subject, html: campaigns.html })
-      .from(campaigns)
-      .where(inArray(campaigns.id, ids));
-    const links = await db.select().from(campaignLinks).where(inArray(campaignLinks.campaignId, ids));
-    const campaignById = new Map(rows.map((r) => [r.id, r]));
-    const settings = {
-      publicBaseUrl: config.PUBLIC_BASE_URL,
-      trackingSecret: requireSetting(config.TRACKING_LINK_SECRET, "TRACKING_LINK_SECRET"),
-      postalAddress: requireSetting(config.OUTREACH_POSTAL_ADDRESS, "OUTREACH_POSTAL_ADDRESS"),
-      from: config.MAIL_FROM,
-      replyTo: requireSetting(config.MAIL_REPLY_TO, "MAIL_REPLY_TO"),
-      sendingDomain: config.MAIL_SENDING_DOMAIN,
-    };
-    const prepared = await Promise.all(
-      claimed.map(async (send): Promise<PreparedSend> => {
-        const campaign = campaignById.get(send.campaignId)!;
-        try {
-          const message = await renderCampaignMessage(
-            {
-              campaign,
-              links: links.filter((l) => l.campaignId === send.campaignId),
-              send: { id: send.id, messageId: send.messageId, recipient: send.recipient },
-              fields: send.fields,
-            },
-            settings,
-          );
-          const composed = await composeMessage(
-            {
-              ...message,
-              envelopeFrom: formatReturnPath(send.id, config.MAIL_SENDING_DOMAIN),
-              headers: { ...message.headers, [SEND_ID_HEADER]: String(send.id) },
-            },
-            config,
-          );
-          return {
-            send,
-            submission: { envelope: composed.envelope, raw: composed.raw, messageId: composed.messageId },
-          };
-        } catch (error) {
-          // One recipient's refusal (a value the composer rejects, a field their data lacks)
-          // must not hold up the batch; anything else about the template stops the campaign.
-          if (error instanceof ComposeError || (error instanceof RenderError && error.code === "missing_field")) {
-            return { send, refusal: error.message };
-          }
-          if (error instanceof RenderError) {
-            brokenCampaigns.set(send.campaignId, `${error.code}: ${error.message}`);
-            return { send, refusal: error.message };
-          }
-          throw error;
-        }
-      }),
+    const message = await renderCampaignMessage(
+      {
+        campaign: context.campaignById.get(send.campaignId)!,
+        links: context.linksByCampaign.get(send.campaignId) ?? [],
+        send: { id: send.id, messageId: send.messageId, recipient: send.recipient },
+        fields: send.fields,
+      },
+      context.settings,
     );
-    return { prepared, brokenCampaigns };
+    const composed = await composeMessage(
+      {
+        ...message,
+        envelopeFrom: formatReturnPath(send.id, config.MAIL_SENDING_DOMAIN),
+        headers: { ...message.headers, [SEND_ID_HEADER]: String(send.id) },
+      },
+      config,
+    );
+    return { send, submission: { envelope: composed.envelope, raw: composed.raw, messageId: composed.messageId } };
   } catch (error) {
-    throw new BeforeRelayError(error);
+    // One recipient's refusal (a value the composer rejects, a field their data lacks) must not
+    // hold up the batch; anything else about the template stops the campaign.
+    if (error instanceof ComposeError || (error instanceof RenderError && error.code === "missing_field")) {
+      return { send, refusal: error.message };
+    }
+    if (error instanceof RenderError) {
+      brokenCampaigns.set(send.campaignId, `${error.code}: ${error.message}`);
+      return { send, refusal: error.message };
+    }
+    throw error;
   }
 }
 
@@ -319,13 +361,12 @@ function requireSetting(value: string | undefined, key: string): string {
 
 function recordsFor(
   prepared: PreparedSend[],
-  results: SubmissionResult[],
+  results: Map<number, SubmissionResult>,
   config: AppConfig,
   now: Date,
 ): { records: SendRecord[]; rejectedRecipients: { id: number; recipient: string }[] } {
   const records: SendRecord[] = [];
   const rejectedRecipients: { id: number; recipient: string }[] = [];
-  let r = 0;
   for (const { send, submission, refusal } of prepared) {
     if (submission === undefined) {
       records.push({
@@ -339,8 +380,8 @@ function recordsFor(
       });
       continue;
     }
-    const result = results[r++];
-    if (result === undefined) throw new Error("the transport returned fewer results than messages");
+    const result = results.get(send.id);
+    if (result === undefined) throw new Error(`the transport returned no answer for send ${send.id}`);
     const classified = classifySmtpOutcome({ code: result.code, enhanced: result.enhancedCode, text: result.text });
     const base = { id: send.id, code: result.code, enhanced: result.enhancedCode, text: result.text };
     if (result.status === "accepted") {

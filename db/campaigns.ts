@@ -113,3 +113,8 @@ export async function pauseCampaign(db: Db, id: number, reason: string): Promise
   await applyCampaignAction(db, id, "pause", { pausedReason: reason.slice(0, 500) });
   console.error(JSON.stringify({ level: "error", event: "campaign_paused", campaignId: id, reason }));
 }
+
+export async function anyRunningCampaign(db: Db): Promise<boolean> {
+  const [row] = await db.select({ id: campaigns.id }).from(campaigns).where(eq(campaigns.status, "running")).limit(1);
+  return row !== undefined;
+}

@@ -6,6 +6,7 @@ import { reconcileStuckSends, sweepForgottenSends, type PendingSend } from "../d
 import { sendMessagesFor } from "../domain/outreach/send-batches";
 import { runAlertRules } from "./alerts/alert-job";
 import { buildAudience } from "./outreach/build-audience";
+import { anyRunningCampaign } from "../db/campaigns";
 import { finishEndedCampaigns } from "./outreach/finish-ended-campaigns";
 import { tagUntaggedDomains } from "./outreach/mx-tagging";
 import { enqueueAll } from "./routes/admin-campaigns";
@@ -72,6 +73,11 @@ export const CRON_JOBS: readonly CronJob[] = [
     // 13:00 UTC is morning across the continental US, when carriers read mail.
     async run({ env, config, db, scheduledAt }) {
       const finished = await finishEndedCampaigns(db, scheduledAt);
+      // A deployment that does no outreach yet has nothing to build; with a campaign running,
+      // a missing warm-up start fails the run (buildAudience says so) instead of sending blind.
+      if (config.OUTREACH_WARMUP_START === undefined && !(await anyRunningCampaign(db))) {
+        return { finished, skipped: "no running campaign and no OUTREACH_WARMUP_START" };
+      }
       const report = await buildAudience(db, config, {
         now: scheduledAt,
         enqueue: (bodies) => enqueueAll(env, bodies),

@@ -48,4 +48,16 @@ describe("cron dispatch", () => {
     await fire("0 0 1 1 *", Date.now());
     expect((await withTestDb((db) => db.select().from(cronRuns))).length).toBe(before);
   });
+
+  it("the outreach jobs run from their triggers: MX tagging, then the day's audience", async () => {
+    await fire("15 2 * * *", Date.UTC(2026, 10, 23, 2, 15));
+    await fire("0 13 * * *", Date.UTC(2026, 10, 23, 13, 0));
+    const runs = await withTestDb((db) => db.select().from(cronRuns));
+    expect(runs.find((r) => r.job === "mx-tag")).toMatchObject({ outcome: "succeeded", detail: { considered: 0 } });
+    // No campaign is running in this file's database: a build with nothing to choose for.
+    expect(runs.find((r) => r.job === "audience-build")).toMatchObject({
+      outcome: "succeeded",
+      detail: { finished: [], campaigns: [], dryRun: false },
+    });
+  });
 });

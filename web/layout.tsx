@@ -33,10 +33,11 @@ small, .muted { color: var(--muted) }
 .methods { list-style: none; padding: 0; margin: 0 }
 .methods li { border: 1px solid var(--line); border-radius: 6px; padding: .75rem 1rem; margin: .5rem 0; display: flex; gap: 1rem; align-items: center; justify-content: space-between; flex-wrap: wrap }
 button { font: inherit; padding: .55rem 1rem; border-radius: 6px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer }
-button:focus-visible, a:focus-visible, textarea:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px }
+button:focus-visible, a:focus-visible, textarea:focus-visible, input:focus-visible { outline: 3px solid #f5a623; outline-offset: 2px }
 a { color: var(--accent) }
 label { display: block; font-weight: 600; margin: 1rem 0 .25rem }
 textarea { width: 100%; font: inherit; padding: .5rem; border: 1px solid var(--muted); border-radius: 6px }
+input[type=text], input[type=email] { width: 100%; max-width: 28rem; font: inherit; padding: .5rem; border: 1px solid var(--muted); border-radius: 6px }
 .error { color: var(--bad); font-weight: 600 }
 .status { display: inline-block; padding: .1rem .5rem; border-radius: 999px; background: #eaeef2; font-size: .875rem }
 `;

@@ -22,6 +22,7 @@ import { intakeWizardRoutes } from "./routes/intake-wizard";
 import { monitoringInvitationRoutes } from "./routes/monitoring-invitation";
 import { orderDocumentRoutes } from "./routes/order-documents";
 import { orderPageRoutes } from "./routes/order-pages";
+import { serviceLandingRoutes } from "./routes/service-landing";
 import { signatureRoutes } from "./routes/signature-pages";
 import { stripeWebhookRoutes } from "./routes/stripe-webhooks";
 
@@ -91,6 +92,7 @@ export function createApp(extend?: (app: Hono<AppEnv>) => void): Hono<AppEnv> {
   // documents, the wizard (/order/:slug), the answer and signing pages.
   app.route("/order", monitoringInvitationRoutes);
   app.route("/order", orderDocumentRoutes);
+  app.route("/order", serviceLandingRoutes); // before the wizard: /order/:slug without ?token= is the service page
   app.route("/order", intakeWizardRoutes);
   app.route("/order", answerRoutes);
   app.route("/order", signatureRoutes);

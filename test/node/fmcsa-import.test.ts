@@ -8,8 +8,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { computeDeficiencies, prospectFields } from "../../domain/outreach/deficiencies";
 import { normaliseCensusEmail, parseCensusRow } from "../../domain/outreach/fmcsa-census-row";
 import { importFmcsa } from "../../scripts/cli/import-fmcsa";
-import { main } from "../../scripts/cli/main";
 import { TEMPLATE_DATABASE } from "../support/test-stack";
+import { pgQuery, runDocket } from "../support/cli-database";
 
 /**
  * `docket import fmcsa FILE`: census records parsed (CSV with the export's headers, the open-data
@@ -28,22 +28,10 @@ const database = `docket_fmcsa_${randomBytes(4).toString("hex")}`;
 let url = "";
 let scratch = "";
 
-async function query<T extends pg.QueryResultRow>(text: string, params: unknown[] = [], on = url): Promise<T[]> {
-  const client = new pg.Client({ connectionString: on });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(text: string, params: unknown[] = [], on = url) =>
+  pgQuery<T>(on, text, params);
 
-async function docket(args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: url }) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { status, out, err };
-}
+const docket = (args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: url }) => runDocket(args, env);
 
 async function load(file: string, format?: "csv" | "json") {
   const log: string[] = [];

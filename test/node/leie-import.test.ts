@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LeieFormatError, parseLeieCsv, type LeieItem } from "../../domain/screening/leie-csv";
-import { main } from "../../scripts/cli/main";
 import { applyMigrations } from "../../scripts/lib/migrations";
+import { pgQuery, runDocket } from "../support/cli-database";
 
 /**
  * `docket import leie FILE`: the LEIE CSV parsed as a stream (skipped rows reported with their
@@ -25,22 +25,10 @@ const database = `docket_leie_${randomBytes(4).toString("hex")}`;
 let url = "";
 let scratch = "";
 
-async function query<T extends pg.QueryResultRow>(connectionString: string, text: string): Promise<T[]> {
-  const client = new pg.Client({ connectionString });
-  await client.connect();
-  try {
-    return (await client.query<T>(text)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(connectionString: string, text: string) =>
+  pgQuery<T>(connectionString, text);
 
-async function docket(args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: url }) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const status = await main(args, { out: (l) => out.push(l), err: (l) => err.push(l), env });
-  return { status, out, err };
-}
+const docket = (args: string[], env: NodeJS.ProcessEnv = { DATABASE_URL: url }) => runDocket(args, env);
 
 async function parseFile(path: string): Promise<LeieItem[]> {
   const items: LeieItem[] = [];

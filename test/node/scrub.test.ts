@@ -8,6 +8,7 @@ import { inject } from "vitest";
 import { main } from "../../scripts/cli/main";
 import { DEFAULT_LISTS_DIR, parseExclusionList, readExclusionLists } from "../../scripts/cli/scrub";
 import { TEMPLATE_DATABASE } from "../support/test-stack";
+import { pgQuery } from "../support/cli-database";
 
 /**
  * `docket scrub`: the exclusion lists (data, one domain a line) loaded into excluded_domains and
@@ -18,15 +19,8 @@ const database = `docket_scrub_${randomBytes(4).toString("hex")}`;
 let url = "";
 let lists = "";
 
-async function query<T extends pg.QueryResultRow>(text: string, params: unknown[] = [], on = url): Promise<T[]> {
-  const client = new pg.Client({ connectionString: on });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const query = <T extends pg.QueryResultRow>(text: string, params: unknown[] = [], on = url) =>
+  pgQuery<T>(on, text, params);
 
 async function docket(args: string[]) {
   const out: string[] = [];

@@ -9,7 +9,7 @@ import { computeDeficiencies, prospectFields } from "../../domain/outreach/defic
 import { normaliseCensusEmail, parseCensusRow } from "../../domain/outreach/fmcsa-census-row";
 import { importFmcsa } from "../../scripts/cli/import-fmcsa";
 import { TEMPLATE_DATABASE } from "../support/test-stack";
-import { pgQuery, runDocket } from "../support/cli-database";
+import { pgQuery, runDocket } from "./cli-database";
 
 /**
  * `docket import fmcsa FILE`: census records parsed (CSV with the export's headers, the open-data

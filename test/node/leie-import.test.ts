@@ -9,7 +9,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LeieFormatError, parseLeieCsv, type LeieItem } from "../../domain/screening/leie-csv";
 import { applyMigrations } from "../../scripts/lib/migrations";
-import { pgQuery, runDocket } from "../support/cli-database";
+import { pgQuery, runDocket } from "./cli-database";
 
 /**
  * `docket import leie FILE`: the LEIE CSV parsed as a stream (skipped rows reported with their

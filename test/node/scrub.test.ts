@@ -8,7 +8,7 @@ import { inject } from "vitest";
 import { main } from "../../scripts/cli/main";
 import { DEFAULT_LISTS_DIR, parseExclusionList, readExclusionLists } from "../../scripts/cli/scrub";
 import { TEMPLATE_DATABASE } from "../support/test-stack";
-import { pgQuery } from "../support/cli-database";
+import { pgQuery } from "./cli-database";
 
 /**
  * `docket scrub`: the exclusion lists (data, one domain a line) loaded into excluded_domains and

@@ -23,6 +23,7 @@ import {
 import type { Env } from "../workers/env";
 import { raiseAlert } from "../workers/alerts/raise-alert";
 import { storagePing, type PingResult } from "./storage-ping";
+import { CLOCK_TABLE, readClockOffset, writeClockOffset } from "./dev-clock";
 
 export type { ThrottleGrant, ThrottleOutcomes, ThrottleStatus } from "../domain/outreach/throttle-policy";
 
@@ -60,7 +61,7 @@ const SCHEMA = [
      kind text not null,
      detail text not null
    )`,
-  "create table if not exists clock (id integer primary key check (id = 1), offset_ms integer not null)",
+  CLOCK_TABLE,
 ];
 
 const operatorLabel = z
@@ -175,12 +176,7 @@ export class MxThrottle extends DurableObject<Env> {
   async setClock(at: string): Promise<{ clock: string }> {
     if (!this.#config().DEV_CLOCK_CONTROL) throw new Error("setClock needs DEV_CLOCK_CONTROL (development only)");
     this.#ensureSchema();
-    const offset = new Date(at).getTime() - Date.now();
-    if (!Number.isFinite(offset)) throw new Error(`not a time: ${at}`);
-    this.ctx.storage.sql.exec(
-      "insert into clock (id, offset_ms) values (1, ?) on conflict (id) do update set offset_ms = excluded.offset_ms",
-      offset,
-    );
+    const offset = writeClockOffset(this.ctx.storage.sql, at);
     this.#clockOffset = offset;
     const now = this.#now();
     // Midnight on the moved clock is another real time.
@@ -296,10 +292,7 @@ export class MxThrottle extends DurableObject<Env> {
   #now(): number {
     if (this.#clockOffset === undefined) {
       this.#ensureSchema();
-      const row = this.ctx.storage.sql
-        .exec<{ offset_ms: number }>("select offset_ms from clock where id = 1")
-        .toArray()[0];
-      this.#clockOffset = row?.offset_ms ?? 0;
+      this.#clockOffset = readClockOffset(this.ctx.storage.sql);
     }
     return Date.now() + this.#clockOffset;
   }

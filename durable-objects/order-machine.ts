@@ -13,6 +13,7 @@ import type { IntakeProblem } from "../domain/catalog/intake";
 import type { Env } from "../workers/env";
 import { runOrderEffect } from "../workers/orders/run-order-effect";
 import { storagePing, type PingResult } from "./storage-ping";
+import { CLOCK_TABLE, readClockOffset, writeClockOffset } from "./dev-clock";
 
 /**
  * One instance per order, the only writer of that order's state (DESIGN.md, "The order
@@ -177,7 +178,7 @@ const SCHEMA = [
      last_error text,
      dead integer not null default 0
    )`,
-  "create table if not exists clock (id integer primary key check (id = 1), offset_ms integer not null)",
+  CLOCK_TABLE,
 ];
 
 /** An effect that keeps failing is retried with backoff, then left for a person (dead). */
@@ -285,12 +286,7 @@ export class OrderMachine extends DurableObject<Env> {
 
   #setClock(at: string): { clock: string } {
     this.#ensureSchema();
-    const offset = new Date(at).getTime() - Date.now();
-    if (!Number.isFinite(offset)) throw new Error(`not a time: ${at}`);
-    this.ctx.storage.sql.exec(
-      "insert into clock (id, offset_ms) values (1, ?) on conflict (id) do update set offset_ms = excluded.offset_ms",
-      offset,
-    );
+    writeClockOffset(this.ctx.storage.sql, at);
     return { clock: new Date(this.#now()).toISOString() };
   }
 
@@ -361,10 +357,7 @@ export class OrderMachine extends DurableObject<Env> {
   }
 
   #now(): number {
-    const row = this.ctx.storage.sql
-      .exec<{ offset_ms: number }>("select offset_ms from clock where id = 1")
-      .toArray()[0];
-    return Date.now() + (row?.offset_ms ?? 0);
+    return Date.now() + readClockOffset(this.ctx.storage.sql);
   }
 
   async #applyOne(

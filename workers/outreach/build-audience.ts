@@ -21,8 +21,9 @@ import {
 } from "../../domain/outreach/campaign-definition";
 import { CATCH_ALL_WINDOW_DAYS, catchAllGate, type CatchAllGate } from "../../domain/outreach/catch-all-gate";
 import { isDeficiency, isProspectField } from "../../domain/outreach/prospect-fields";
-import { QUEUE_SEND_BATCH_LIMIT, sendMessagesFor } from "../../domain/outreach/send-batches";
+import { sendMessagesFor } from "../../domain/outreach/send-batches";
 import { warmupDay } from "../../domain/outreach/warmup-ramp";
+import { enqueueSendMessages, type CampaignSendQueue } from "./enqueue-sends";
 import type { CampaignSendMessage } from "../../domain/queues/queue-messages";
 
 /**
@@ -51,9 +52,7 @@ export type AudienceConfig = Pick<
   | "OUTREACH_SEND_BATCH"
 >;
 
-export interface CampaignSendQueue {
-  sendBatch(messages: { body: CampaignSendMessage }[]): Promise<unknown>;
-}
+export type { CampaignSendQueue };
 
 export interface AudienceBuildOptions {
   now: Date;
@@ -216,11 +215,11 @@ export async function buildAudience(
 }
 
 function queueSender(queue: CampaignSendQueue) {
-  return async (bodies: CampaignSendMessage[]) => {
-    for (let i = 0; i < bodies.length; i += QUEUE_SEND_BATCH_LIMIT) {
-      await queue.sendBatch(bodies.slice(i, i + QUEUE_SEND_BATCH_LIMIT).map((body) => ({ body })));
-    }
-  };
+  return (bodies: CampaignSendMessage[]) =>
+    enqueueSendMessages(
+      queue,
+      bodies.map((body) => ({ body })),
+    );
 }
 
 function ordered(excluded: Partial<Record<ExclusionReason, number>>): Partial<Record<ExclusionReason, number>> {

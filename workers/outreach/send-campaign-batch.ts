@@ -19,7 +19,7 @@ import { composeMessage, ComposeError } from "../../domain/mail/compose-message"
 import { formatReturnPath, SEND_ID_HEADER } from "../../domain/mail/return-path";
 import { classifySmtpOutcome } from "../../domain/mail/smtp-outcome";
 import { RenderError, renderCampaignMessage } from "../../domain/outreach/render-campaign-message";
-import { MAX_QUEUE_DELAY_SECONDS, QUEUE_SEND_BATCH_LIMIT, sendMessagesFor } from "../../domain/outreach/send-batches";
+import { MAX_QUEUE_DELAY_SECONDS, sendMessagesFor } from "../../domain/outreach/send-batches";
 import {
   emptyOutcomes,
   UNTAGGED_OPERATOR as UNTAGGED_THROTTLE,
@@ -28,6 +28,7 @@ import {
 } from "../../domain/outreach/throttle-policy";
 import type { CampaignSendMessage } from "../../domain/queues/queue-messages";
 import type { Env } from "../env";
+import { enqueueSendMessages } from "./enqueue-sends";
 import { smtpBulkTransport, type BulkMailTransport, type SubmissionResult } from "../mailer/bulk-transport";
 import type { OutboundSubmission } from "../mailer/mailer";
 
@@ -257,11 +258,10 @@ export async function sendCampaignBatch(
       }
     }
   }
-  for (let i = 0; i < later.length; i += QUEUE_SEND_BATCH_LIMIT) {
-    await env.CAMPAIGN_SEND_QUEUE.sendBatch(
-      later.slice(i, i + QUEUE_SEND_BATCH_LIMIT).map(({ message, delaySeconds }) => ({ body: message, delaySeconds })),
-    );
-  }
+  await enqueueSendMessages(
+    env.CAMPAIGN_SEND_QUEUE,
+    later.map(({ message, delaySeconds }) => ({ body: message, delaySeconds })),
+  );
   await noteWaiting(
     db,
     later.flatMap(({ message, delaySeconds }) => message.sendIds.map((id) => ({ id, delaySeconds }))),

@@ -16,11 +16,13 @@ import { withDb, type Db } from "../../db/client";
 import { campaignContentProblems, campaignInputSchema } from "../../domain/outreach/campaign-definition";
 import { extractCampaignLinks } from "../../domain/outreach/campaign-links";
 import { allowedActions, type CampaignAction, type CampaignStatus } from "../../domain/outreach/campaign-status";
-import { QUEUE_SEND_BATCH_LIMIT, sendMessagesFor } from "../../domain/outreach/send-batches";
+import { sendMessagesFor } from "../../domain/outreach/send-batches";
+import type { CampaignSendMessage } from "../../domain/queues/queue-messages";
 import type { ThrottleStatus } from "../../domain/outreach/throttle-policy";
 import type { Env } from "../env";
 import { ApiError, readJson } from "../http-errors";
 import { AudienceBuildError, buildAudience } from "../outreach/build-audience";
+import { enqueueSendMessages } from "../outreach/enqueue-sends";
 import { tagUntaggedDomains } from "../outreach/mx-tagging";
 import type { AdminApiEnv } from "./admin-api";
 
@@ -143,10 +145,7 @@ async function move(c: Context<AdminApiEnv>, action: CampaignAction, extra: { pa
 
 export async function enqueueQueued(env: Env, db: Db, campaignId: number, batchSize: number): Promise<number> {
   const sends = await queuedSendsOf(db, campaignId);
-  const messages = sendMessagesFor(campaignId, sends, batchSize);
-  for (let i = 0; i < messages.length; i += QUEUE_SEND_BATCH_LIMIT) {
-    await env.CAMPAIGN_SEND_QUEUE.sendBatch(messages.slice(i, i + QUEUE_SEND_BATCH_LIMIT).map((body) => ({ body })));
-  }
+  await enqueueAll(env, sendMessagesFor(campaignId, sends, batchSize));
   return sends.length;
 }
 
@@ -186,10 +185,11 @@ adminCampaignRoutes.post("/campaigns/:id/build", async (c) => {
   return c.json(report);
 });
 
-export async function enqueueAll(env: Env, bodies: readonly unknown[]): Promise<void> {
-  for (let i = 0; i < bodies.length; i += QUEUE_SEND_BATCH_LIMIT) {
-    await env.CAMPAIGN_SEND_QUEUE.sendBatch(bodies.slice(i, i + QUEUE_SEND_BATCH_LIMIT).map((body) => ({ body })));
-  }
+export async function enqueueAll(env: Env, bodies: readonly CampaignSendMessage[]): Promise<void> {
+  await enqueueSendMessages(
+    env.CAMPAIGN_SEND_QUEUE,
+    bodies.map((body) => ({ body })),
+  );
 }
 
 /** GET /campaigns/:id/funnel: sent → delivered → opened → clicked → checkout → paid, in all and per operator. */

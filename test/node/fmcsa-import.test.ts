@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,8 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { computeDeficiencies, prospectFields } from "../../domain/outreach/deficiencies";
 import { normaliseCensusEmail, parseCensusRow } from "../../domain/outreach/fmcsa-census-row";
 import { importFmcsa } from "../../scripts/cli/import-fmcsa";
-import { TEMPLATE_DATABASE } from "../support/test-stack";
-import { pgQuery, runDocket } from "./cli-database";
+import { pgQuery, runDocket, scratchDatabase } from "./cli-database";
 
 /**
  * `docket import fmcsa FILE`: census records parsed (CSV with the export's headers, the open-data
@@ -24,7 +22,7 @@ const JSON_ARRAY = fixture("census-open-data.json");
 const NDJSON = fixture("census-open-data.ndjson");
 const TODAY = new Date("2026-11-01T15:00:00Z");
 
-const database = `docket_fmcsa_${randomBytes(4).toString("hex")}`;
+let database: Awaited<ReturnType<typeof scratchDatabase>> | undefined;
 let url = "";
 let scratch = "";
 
@@ -56,16 +54,13 @@ const tableCounts = async () =>
 const resetTables = () => query("truncate fmcsa_carriers, prospects, email_addresses, mail_domains cascade");
 
 beforeAll(async () => {
-  const admin = inject("pg").adminUrl;
-  await query(`create database ${database} template ${TEMPLATE_DATABASE}`, [], admin);
-  const u = new URL(admin);
-  u.pathname = `/${database}`;
-  url = u.toString();
+  database = await scratchDatabase(inject("pg").adminUrl, "fmcsa");
+  url = database.url;
   scratch = await mkdtemp(join(tmpdir(), "docket-fmcsa-"));
 });
 
 afterAll(async () => {
-  await query(`drop database if exists ${database} with (force)`, [], inject("pg").adminUrl);
+  await database?.drop();
   if (scratch) await rm(scratch, { recursive: true, force: true });
 });
 

@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,15 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { main } from "../../scripts/cli/main";
 import { DEFAULT_LISTS_DIR, parseExclusionList, readExclusionLists } from "../../scripts/cli/scrub";
-import { TEMPLATE_DATABASE } from "../support/test-stack";
-import { pgQuery } from "./cli-database";
+import { pgQuery, scratchDatabase } from "./cli-database";
 
 /**
  * `docket scrub`: the exclusion lists (data, one domain a line) loaded into excluded_domains and
  * applied retroactively to queued campaign sends and prospects, in a real Postgres.
  */
 
-const database = `docket_scrub_${randomBytes(4).toString("hex")}`;
+let database: Awaited<ReturnType<typeof scratchDatabase>> | undefined;
 let url = "";
 let lists = "";
 
@@ -62,11 +60,8 @@ const excluded = () =>
   query<{ domain: string; list: string }>("select domain, list from excluded_domains order by domain");
 
 beforeAll(async () => {
-  const admin = inject("pg").adminUrl;
-  await query(`create database ${database} template ${TEMPLATE_DATABASE}`, [], admin);
-  const u = new URL(admin);
-  u.pathname = `/${database}`;
-  url = u.toString();
+  database = await scratchDatabase(inject("pg").adminUrl, "scrub");
+  url = database.url;
   lists = await mkdtemp(join(tmpdir(), "docket-scrub-"));
   const [c] = await query<{ id: number }>(
     `insert into campaigns (name, subject, html, claims, audience, daily_quota, schedule, utm_campaign, created_by)
@@ -76,7 +71,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await query(`drop database if exists ${database} with (force)`, [], inject("pg").adminUrl);
+  await database?.drop();
   if (lists) await rm(lists, { recursive: true, force: true });
 });
 

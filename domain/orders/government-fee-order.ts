@@ -2,6 +2,7 @@ import { z } from "zod";
 import { formatCents } from "../catalog/money";
 import { formatBps, PAYMENT_METHOD_LABELS, type PaymentMethod } from "../catalog/payment-methods";
 import type { PaymentOption } from "../catalog/pricing";
+import { escapeHtml } from "../mail/escape-html";
 
 /**
  * Government-fee child orders (commerce issue, item 6), the pure parts: what a fee request
@@ -343,9 +344,6 @@ export interface GovernmentFeeEmailInput {
   disputeUrl: string;
   linkExpiresAt: Date;
 }
-
-const escapeHtml = (s: string) =>
-  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;");
 
 function optionText(o: PaymentOption): string {
   const surcharge = o.bps === 0 ? "no surcharge" : `${formatBps(o.bps)} surcharge, ${formatCents(o.surchargeCents)}`;

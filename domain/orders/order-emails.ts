@@ -2,6 +2,7 @@ import type { IntakeProblem } from "../catalog/intake";
 import type { CustomerQuestionGate } from "../catalog/service-definition";
 import { CATALOG, getService } from "../catalog/services";
 import type { CustomerEmail } from "./order-effects";
+import { escapeHtml } from "../mail/escape-html";
 
 /**
  * The e-mails the order machine sends a customer (the `email_customer` effect), composed from
@@ -399,15 +400,6 @@ function renderHtml(title: string, blocks: readonly Block[]): string {
 /** Escaped text with its line breaks kept. */
 function lines(text: string): string {
   return text.split("\n").map(escapeHtml).join("<br>");
-}
-
-export function escapeHtml(s: string): string {
-  return s
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;")
-    .replace(/"/g, "&quot;")
-    .replace(/'/g, "&#39;");
 }
 
 /** A subject is one header line: whatever a name or title holds, no line break gets into it. */

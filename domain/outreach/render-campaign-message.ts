@@ -5,6 +5,7 @@ import { anchorsInOrder, parseTemplate } from "./campaign-links";
 import { mentionsPrice } from "./campaign-definition";
 import { isProspectField, PROSPECT_FIELDS, type ProspectField } from "./prospect-fields";
 import { signTrackingToken, trackingTokenToHex } from "./tracking-token";
+import { escapeHtml } from "../mail/escape-html";
 
 /**
  * One campaign message for one recipient, ready for the mailer (an OutboundMessage, i.e. the
@@ -118,11 +119,6 @@ function partsPattern(): RegExp {
 }
 /** As in campaign-definition.ts: `{{ name }}`, spaces allowed. */
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
-
-const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]!);
-}
 
 function footerHtml(postalAddress: string): string {
   return (
